@@ -1,0 +1,42 @@
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install run test lint schema worker beat clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# A fresh machine: virtualenv, dependencies, database, demo data, server (DEBUG on, embedded defaults).
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST)
+
+# The whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+schema: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+worker: install
+	$(BIN)/celery -A signage worker --loglevel=info
+
+beat: install
+	$(BIN)/celery -A signage beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,106 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a valid IANA timezone.", code="invalid_timezone")
+
+
+class AdvertiserType(models.Model):
+    """Who books screen time: 1 lessor, 2 advertiser, 3 agency, ... (share of voice is counted per type).
+
+    The ids are part of the API contract (allocated_times and author_origin accept them), so the
+    standard types are created with fixed ids by a data migration.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    name = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Fleet(models.Model):
+    """A tenant: an operator's network of screens. Every object of the product belongs to one."""
+
+    fleet_lookup = "pk"
+
+    name = models.CharField(max_length=200, unique=True)
+    timezone = models.CharField(max_length=64, default="Europe/Paris", validators=[validate_timezone])
+    share_of_voice = models.BooleanField(
+        default=False, help_text="Screen time is shared between advertiser types (allocated_times)."
+    )
+    advertiser_types = models.ManyToManyField(
+        AdvertiserType, blank=True, related_name="fleets", help_text="The advertiser types this fleet offers."
+    )
+    external_storage = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            'Storage for "to_external_storage", as in Django\'s STORAGES: '
+            '{"BACKEND": "...", "OPTIONS": {...}}. Empty: the fleet has none.'
+        ),
+    )
+    max_screens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Plan limit on the number of screens; empty means no limit."
+    )
+    heartbeat_interval = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(10)], help_text="Seconds between two device heartbeats."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        permissions = [("view_every_fleet", "Can see and change every fleet (operator staff)")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_external_storage(self) -> bool:
+        return bool(self.external_storage)
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+    TECHNICIAN = "technician", "Technician"
+
+
+class Membership(models.Model):
+    """A user's place in a fleet: a role, and the advertiser type they book share of voice as."""
+
+    fleet_lookup = "fleet"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    advertiser_type = models.ForeignKey(
+        AdvertiserType, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["fleet__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "fleet"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.fleet} ({self.role})"
+
+    def clean(self) -> None:
+        if self.advertiser_type_id and self.fleet_id:
+            offered = self.fleet.advertiser_types.filter(pk=self.advertiser_type_id).exists()
+            if not offered:
+                raise ValidationError(
+                    {"advertiser_type": f"The fleet {self.fleet} does not offer this advertiser type."}
+                )

@@ -1,0 +1,133 @@
+"""The API's error shapes (SPEC section 3).
+
+- Validation errors: `{"<field>": [{"message": ..., "code": ...}]}`, `__all__` for the whole object,
+  nested the same way for nested serializers.
+- Domain errors whose shape a reference fixes (quota_exceeded, ...) are raised as `DomainError` with
+  their payload and rendered as they are.
+- Throttling: `{"code": "throttled", "message": "Request was throttled. Expected available in N seconds."}`.
+- Everything else (401, 403, 404, 405, 415, ...): `{"detail": ..., "code": ...}`.
+No stack trace or SQL ever reaches a client: unexpected errors become a bare 500.
+"""
+
+import logging
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("signage.api")
+
+ALL = "__all__"
+
+
+class DomainError(exceptions.APIException):
+    """A business-rule error whose payload shape is given (by a reference), rendered untouched."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, payload: dict, status_code: int | None = None):
+        self.payload = payload
+        if status_code is not None:
+            self.status_code = status_code
+        super().__init__(detail=str(payload))
+
+
+def _entries(detail) -> list[dict]:
+    return [{"message": str(item), "code": getattr(item, "code", None) or "invalid"} for item in detail]
+
+
+def validation_payload(detail):
+    """DRF's validation detail in our shape, recursively for nested serializers."""
+    if isinstance(detail, dict):
+        payload = {}
+        for key, value in detail.items():
+            name = ALL if key in (api_settings.NON_FIELD_ERRORS_KEY, NON_FIELD_ERRORS) else str(key)
+            payload[name] = validation_payload(value)
+        return payload
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return _entries(detail)
+        # A list of nested objects (many=True): keep positions, empty dicts for valid items.
+        return [validation_payload(item) for item in detail]
+    return _entries([detail])
+
+
+def _as_drf(exc):
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        # Model.clean()/services raise Django's error; give it the same shape as a serializer's.
+        if hasattr(exc, "error_dict"):
+            detail = {key: [e for err in errs for e in err.messages] for key, errs in exc.error_dict.items()}
+            codes = {key: [err.code or "invalid" for err in errs] for key, errs in exc.error_dict.items()}
+            return exceptions.ValidationError(
+                {key: [exceptions.ErrorDetail(m, c) for m, c in zip(detail[key], codes[key])] for key in detail}
+            )
+        return exceptions.ValidationError(
+            {ALL: [exceptions.ErrorDetail(m, err.code or "invalid") for err in exc.error_list for m in err.messages]}
+        )
+    return exc
+
+
+def exception_handler(exc, context):
+    exc = _as_drf(exc)
+    if not isinstance(exc, exceptions.APIException):
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        set_rollback()
+        return Response(
+            {"detail": "A server error occurred.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, DomainError):
+        payload = exc.payload
+    elif isinstance(exc, exceptions.Throttled):
+        payload = {
+            "code": "throttled",
+            "message": f"Request was throttled. Expected available in {exc.wait} seconds.",
+        }
+    elif isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {ALL: exc.detail}
+        payload = validation_payload(detail)
+    else:
+        detail = exc.detail
+        if isinstance(detail, dict | list):  # a view passed a structure to a non-validation error
+            payload = {"detail": detail, "code": exc.default_code}
+        else:
+            payload = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
+
+    set_rollback()
+    return Response(payload, status=exc.status_code, headers=headers)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if _is_api(request):
+        return JsonResponse({"detail": "A server error occurred.", "code": "server_error"}, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,161 @@
+"""`fields=`, `omit=` and `expand=`: selecting fields in the JSON and in the SQL.
+
+drf-flex-fields' serializer mixin does the selection in the JSON. Its FlexFieldsFilterBackend, meant to
+trim the SQL, cannot be imported with DRF >= 3.17 (it imports `rest_framework.compat.coreapi`, removed
+in 3.17: rsinger86/drf-flex-fields#145) and only understands sources that are direct model fields. This
+module is the one place that works around it: `plan_queryset` reads the fields a request selected, and
+their sources, and gives the queryset the `only()`, `select_related()`, `prefetch_related()` and
+annotations those fields need, and no more.
+
+A serializer declares the needs the planner cannot see (method fields, annotations) in
+`Meta.field_queries = {"field": {"only": [...], "select": [...], "prefetch": [...], "annotate": f}}`, where
+`f(context)` returns the annotations (they may depend on the requesting user).
+A field whose needs stay unknown turns `only()` off for its model (everything is loaded) rather than
+risk a query per row.
+"""
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Prefetch
+from rest_flex_fields import EXPAND_PARAM, FIELDS_PARAM, OMIT_PARAM
+from rest_flex_fields.serializers import FlexFieldsSerializerMixin
+from rest_framework import serializers
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.relations import HyperlinkedIdentityField, ManyRelatedField, RelatedField
+
+
+class _Plan:
+    def __init__(self):
+        self.only: set[str] = set()
+        self.select: set[str] = set()
+        self.prefetch: dict[str, Prefetch | None] = {}
+        self.annotate: dict = {}
+        self.complete = True
+
+    def add_prefetch(self, path: str, prefetch: Prefetch | None) -> None:
+        if path in self.prefetch and self.prefetch[path] is not prefetch:
+            self.prefetch[path] = None  # two fields need the same relation differently: load it whole
+        else:
+            self.prefetch[path] = prefetch
+
+    def apply(self, queryset):
+        if self.annotate:
+            queryset = queryset.annotate(**self.annotate)
+        if self.select:
+            queryset = queryset.select_related(*sorted(self.select))
+        for path in sorted(self.prefetch):
+            queryset = queryset.prefetch_related(self.prefetch[path] or path)
+        if self.complete:
+            queryset = queryset.only(*sorted(self.only))
+        return queryset
+
+
+def selected_fields(serializer) -> dict:
+    """The serializer's fields after the request's fields/omit/expand are applied."""
+    if isinstance(serializer, FlexFieldsSerializerMixin) and not serializer._flex_fields_rep_applied:
+        # The mixin applies query-string options lazily in to_representation; apply them now, on this
+        # instance only, the way its own (unimportable) filter backend did.
+        serializer.apply_flex_fields(serializer.fields, serializer._flex_options_rep_only)
+        serializer._flex_fields_rep_applied = True
+    return serializer.fields
+
+
+def plan_queryset(queryset, serializer):
+    """`queryset` narrowed and joined to exactly what `serializer`'s selected fields read."""
+    plan = _Plan()
+    _plan_fields(plan, queryset.model, serializer, "")
+    return plan.apply(queryset)
+
+
+def _plan_fields(plan: _Plan, model, serializer, prefix: str) -> None:
+    plan.only.add(prefix + model._meta.pk.name)
+    declared = getattr(getattr(serializer, "Meta", None), "field_queries", {})
+    for name, field in selected_fields(serializer).items():
+        if field.write_only:
+            continue
+        if name in declared:
+            needs = declared[name]
+            plan.only.update(prefix + path for path in needs.get("only", ()))
+            plan.select.update(prefix + path for path in needs.get("select", ()))
+            for path in needs.get("prefetch", ()):
+                plan.add_prefetch(prefix + path, None)
+            if "annotate" in needs:
+                if prefix:
+                    plan.complete = False  # annotations of a joined model cannot be added here
+                else:
+                    plan.annotate.update(needs["annotate"](serializer.context))
+            continue
+        _plan_field(plan, model, field, prefix)
+
+
+def _plan_field(plan: _Plan, model, field, prefix: str) -> None:
+    if field.source == "*":
+        if isinstance(field, HyperlinkedIdentityField):
+            plan.only.add(prefix + field.lookup_field)
+        else:
+            plan.complete = False
+        return
+    parts = field.source.split(".")
+    current = model
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        try:
+            model_field = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            plan.complete = False  # a property or method: what it reads is unknown
+            return
+        path = prefix + part
+        if not model_field.is_relation:
+            plan.only.add(path)
+            return
+        if model_field.many_to_many or model_field.one_to_many:
+            plan.add_prefetch(path, _prefetch_for(model_field, field, path) if last else None)
+            if not last:
+                plan.complete = False
+            return
+        if not model_field.concrete:  # reverse one-to-one
+            plan.complete = False
+            return
+        plan.only.add(path)
+        if last and isinstance(field, RelatedField) and field.use_pk_only_optimization():
+            return  # a hyperlink or id reads the foreign key column, no join
+        plan.select.add(path)
+        if last and isinstance(field, serializers.BaseSerializer) and not getattr(field, "many", False):
+            _plan_fields(plan, model_field.related_model, field, path + "__")
+            return
+        if last:
+            plan.only.add(path + "__" + model_field.related_model._meta.pk.name)
+            plan.complete = False  # e.g. a StringRelatedField: the whole related row is needed
+            return
+        prefix, current = path + "__", model_field.related_model
+
+
+def _prefetch_for(model_field, field, path: str) -> Prefetch | None:
+    related = model_field.related_model
+    queryset = related._default_manager.all()
+    if isinstance(field, ManyRelatedField) and field.child_relation.use_pk_only_optimization():
+        needed = [related._meta.pk.name]
+    elif isinstance(field, serializers.ListSerializer):
+        return Prefetch(path, queryset=plan_queryset(queryset, field.child))
+    else:
+        return None
+    if model_field.one_to_many:
+        needed.append(model_field.field.attname)  # prefetching joins back through the foreign key
+    return Prefetch(path, queryset=queryset.only(*needed))
+
+
+class FieldSelectionFilter(BaseFilterBackend):
+    """Filters nothing: documents `fields`, `omit` and `expand` on list endpoints in the schema."""
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            _param(FIELDS_PARAM, "Comma-separated fields to return (e.g. `id,name`)."),
+            _param(OMIT_PARAM, "Comma-separated fields to leave out."),
+            _param(EXPAND_PARAM, "Comma-separated relations to inline as objects."),
+        ]
+
+
+def _param(name: str, description: str) -> dict:
+    return {"name": name, "required": False, "in": "query", "description": description, "schema": {"type": "string"}}

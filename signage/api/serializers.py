@@ -1,0 +1,38 @@
+"""Base serializers: `url` and `id` on every object, relations as hyperlinks that accept a bare id too,
+and relations scoped to the requesting user's fleets, so a payload cannot attach another fleet's object
+(it is a 400 "does not exist", exactly like an id that exists nowhere)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_flex_fields.serializers import FlexFieldsSerializerMixin
+from rest_framework import serializers
+
+from apps.accounts import scoping
+
+
+class ScopedHyperlinkedRelatedField(serializers.HyperlinkedRelatedField):
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        if queryset is None or getattr(queryset.model, "fleet_lookup", None) is None:
+            return queryset
+        return scoping.scope_queryset(queryset, request.user if request else None)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if isinstance(data, int) or (isinstance(data, str) and data and "/" not in data):
+            try:
+                return self.get_queryset().get(pk=data)
+            except (self.get_queryset().model.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+                self.fail("does_not_exist")
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(FlexFieldsSerializerMixin, serializers.HyperlinkedModelSerializer):
+    serializer_related_field = ScopedHyperlinkedRelatedField
+
+    def build_field(self, field_name, info, model_class, nested_depth):
+        # `id` is a plain read-only field beside `url`, as in reference 000's payloads.
+        if field_name == "id":
+            return serializers.ReadOnlyField, {}
+        return super().build_field(field_name, info, model_class, nested_depth)

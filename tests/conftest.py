@@ -1,0 +1,68 @@
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.accounts.models import Fleet, Membership, Role
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_clean_cache(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Hashed static names need `collectstatic`, a production step; tests serve files as they are.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    cache.clear()  # rate-limit counters must not leak between tests (Redis outlives them)
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def fleet(db):
+    return Fleet.objects.create(name="Paris Metro", timezone="Europe/Paris", max_screens=50)
+
+
+@pytest.fixture
+def other_fleet(db):
+    return Fleet.objects.create(name="Lyon Malls", timezone="Europe/Paris")
+
+
+@pytest.fixture
+def make_member(db, django_user_model):
+    def make(fleet, role=Role.ADMIN, username=None, password="s3cret-pass", **extra):
+        username = username or f"{role}-{fleet.pk}-{django_user_model.objects.count()}"
+        user = django_user_model.objects.create_user(username=username, password=password, **extra)
+        Membership.objects.create(user=user, fleet=fleet, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_member, fleet):
+    return make_member(fleet, Role.ADMIN, username="james")
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated as `user` with a JWT, as reference 000 sends it."""
+
+    def make(user, prefix="JWT"):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"{prefix} {AccessToken.for_user(user)}")
+        return api
+
+    return make
+
+
+@pytest.fixture
+def api(client_for, user):
+    return client_for(user)
