@@ -57,6 +57,10 @@ def validation_payload(detail):
     return _entries([detail])
 
 
+def _details(errors) -> list[exceptions.ErrorDetail]:
+    return [exceptions.ErrorDetail(message, error.code or "invalid") for error in errors for message in error.messages]
+
+
 def _as_drf(exc):
     if isinstance(exc, Http404):
         return exceptions.NotFound()
@@ -65,14 +69,8 @@ def _as_drf(exc):
     if isinstance(exc, DjangoValidationError):
         # Model.clean()/services raise Django's error; give it the same shape as a serializer's.
         if hasattr(exc, "error_dict"):
-            detail = {key: [e for err in errs for e in err.messages] for key, errs in exc.error_dict.items()}
-            codes = {key: [err.code or "invalid" for err in errs] for key, errs in exc.error_dict.items()}
-            return exceptions.ValidationError(
-                {key: [exceptions.ErrorDetail(m, c) for m, c in zip(detail[key], codes[key])] for key in detail}
-            )
-        return exceptions.ValidationError(
-            {ALL: [exceptions.ErrorDetail(m, err.code or "invalid") for err in exc.error_list for m in err.messages]}
-        )
+            return exceptions.ValidationError({key: _details(errors) for key, errors in exc.error_dict.items()})
+        return exceptions.ValidationError({ALL: _details(exc.error_list)})
     return exc
 
 
