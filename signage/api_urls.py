@@ -1,7 +1,8 @@
-"""The management API router (/api/management/v2/). Trailing slashes are optional, as reference 000's own
-curl example calls /api/management/v2/screens."""
+"""The management API router (/api/management/v2/). Paths end with a slash; the same paths without it
+are served too (signage.middleware.ApiTrailingSlashMiddleware), as reference 000's own curl example
+calls /api/management/v2/screens."""
 
-from django.urls import re_path
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import FleetViewSet, MeView
@@ -10,15 +11,11 @@ from apps.accounts.api.views import FleetViewSet, MeView
 class Router(DefaultRouter):
     include_root_view = False
 
-    def __init__(self):
-        super().__init__()
-        self.trailing_slash = "/?"  # the constructor only takes a bool
-
 
 router = Router()
 router.register("fleets", FleetViewSet, basename="fleet")
 
 urlpatterns = [
-    re_path(r"^me/?$", MeView.as_view(), name="me"),
+    path("me/", MeView.as_view(), name="me"),
     *router.urls,
 ]

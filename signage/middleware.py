@@ -1,0 +1,28 @@
+from django.urls import Resolver404, resolve
+
+
+class ApiTrailingSlashMiddleware:
+    """Serves `/api/...` paths without their trailing slash as if it were there.
+
+    Django's APPEND_SLASH answers such a request with a redirect, which clients of the reference (and
+    players) do not follow for POST or PATCH. Here the path is completed in place when only the slashed
+    form resolves, so both forms reach the same view and every link the API writes keeps its slash.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/") and not _resolves(path) and _resolves(path + "/"):
+            request.path_info = path + "/"
+            request.path = request.path + "/"
+        return self.get_response(request)
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True

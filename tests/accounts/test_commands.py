@@ -1,0 +1,69 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from apps.accounts.models import Fleet, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bootstrap_fleet_creates_fleet_and_admin_and_is_idempotent(client):
+    for _ in range(2):
+        call_command("bootstrap_fleet", "Station Screens", "--user", "ops", "--password", "pw-123456")
+    fleet = Fleet.objects.get(name="Station Screens")
+    membership = Membership.objects.get(fleet=fleet)
+    assert (membership.user.username, membership.role, membership.advertiser_type) == ("ops", "admin", None)
+    assert fleet.share_of_voice is False and fleet.external_storage is None
+    assert membership.user.is_staff is False
+    response = client.post("/api/get_jwt_token/", {"username": "ops", "password": "pw-123456"})
+    assert response.status_code == 200
+
+
+def test_bootstrap_fleet_options(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    call_command(
+        "bootstrap_fleet",
+        "SoV",
+        "--user",
+        "lessor",
+        "--password",
+        "pw",
+        "--share-of-voice",
+        "--external-storage",
+        "--staff",
+    )
+    fleet = Fleet.objects.get(name="SoV")
+    membership = Membership.objects.select_related("user", "advertiser_type").get(fleet=fleet)
+    assert fleet.share_of_voice is True
+    assert sorted(fleet.advertiser_types.values_list("name", flat=True)) == ["advertiser", "lessor"]
+    assert membership.advertiser_type.name == "lessor"
+    assert membership.user.is_staff is True and membership.user.is_superuser is False
+    assert fleet.external_storage["OPTIONS"]["location"] == str(tmp_path / "external" / str(fleet.pk))
+    # Running again without the flags keeps what was given.
+    call_command("bootstrap_fleet", "SoV", "--user", "lessor", "--password", "pw")
+    fleet.refresh_from_db()
+    assert fleet.share_of_voice is True and fleet.external_storage is not None
+    assert Membership.objects.get(fleet=fleet).advertiser_type_id == 1
+
+
+def test_seed_demo_is_repeatable_and_prints_the_login(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "login demo / demo" in out
+    assert Fleet.objects.filter(name="Demo Fleet").count() == 1
+    assert get_user_model().objects.get(username="demo").check_password("demo")
+
+
+def test_admin_changelists_render_for_scoped_staff(client, make_member, fleet, other_fleet):
+    from django.contrib.auth.models import Permission
+
+    staff = make_member(fleet, is_staff=True)
+    accounts_permissions = Permission.objects.filter(content_type__app_label="accounts")
+    staff.user_permissions.add(*accounts_permissions.exclude(codename="view_every_fleet"))
+    client.force_login(staff)
+    response = client.get("/admin/accounts/fleet/")
+    assert response.status_code == 200
+    assert b"Paris Metro" in response.content and b"Lyon Malls" not in response.content
+    assert client.get(f"/admin/accounts/fleet/{other_fleet.pk}/change/").status_code == 302  # not found -> index
+    assert client.get("/admin/accounts/membership/").status_code == 200
