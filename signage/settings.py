@@ -160,6 +160,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "signage.api.filters.OrderingFilter",
+        "signage.api.filters.FieldSelectionFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -208,6 +209,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     # Swagger UI served from our own static files: the docs work on a closed network.
     "SWAGGER_UI_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "signage.api.schema.add_oauth2_token_endpoint",
+    ],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
@@ -226,6 +231,7 @@ SIGNAGE_RATE_LIMITS = [
     ("ads", ["*"], 20000, 20000),
     # Not in the reference: obtaining tokens is limited per client IP, against password guessing.
     ("get_jwt_token", ["*"], 2000, 200),
+    ("oauth", ["POST"], 2000, 200),
     ("*", ["*"], 100000, 100000),
 ]
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is ignored and

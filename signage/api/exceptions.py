@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from .ratelimit import throttled_payload
+
 logger = logging.getLogger("signage.api")
 
 ALL = "__all__"
@@ -93,10 +95,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         payload = exc.payload
     elif isinstance(exc, exceptions.Throttled):
-        payload = {
-            "code": "throttled",
-            "message": f"Request was throttled. Expected available in {exc.wait} seconds.",
-        }
+        payload = throttled_payload(exc.wait)
     elif isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {ALL: exc.detail}
         payload = validation_payload(detail)

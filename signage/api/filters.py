@@ -9,3 +9,25 @@ class OrderingFilter(filters.OrderingFilter):
         if getattr(view, "ordering_fields", None) is None:
             return []
         return super().get_valid_fields(queryset, view, context or {})
+
+
+class FieldSelectionFilter(filters.BaseFilterBackend):
+    """Filters nothing: documents `fields`, `omit` and `expand` (drf-flex-fields' default parameter
+    names, which this project keeps) on list endpoints in the schema. flex.py does the work.
+
+    It must not import rest_flex_fields: a backend named in REST_FRAMEWORK settings is imported while
+    DRF's generics load, and rest_flex_fields imports DRF's viewsets, a circular import."""
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            _param("fields", "Comma-separated fields to return (e.g. `id,name`)."),
+            _param("omit", "Comma-separated fields to leave out."),
+            _param("expand", "Comma-separated relations to inline as objects."),
+        ]
+
+
+def _param(name: str, description: str) -> dict:
+    return {"name": name, "required": False, "in": "query", "description": description, "schema": {"type": "string"}}

@@ -16,10 +16,8 @@ risk a query per row.
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Prefetch
-from rest_flex_fields import EXPAND_PARAM, FIELDS_PARAM, OMIT_PARAM
 from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import serializers
-from rest_framework.filters import BaseFilterBackend
 from rest_framework.relations import HyperlinkedIdentityField, ManyRelatedField, RelatedField
 
 
@@ -141,21 +139,3 @@ def _prefetch_for(model_field, field, path: str) -> Prefetch | None:
     if model_field.one_to_many:
         needed.append(model_field.field.attname)  # prefetching joins back through the foreign key
     return Prefetch(path, queryset=queryset.only(*needed))
-
-
-class FieldSelectionFilter(BaseFilterBackend):
-    """Filters nothing: documents `fields`, `omit` and `expand` on list endpoints in the schema."""
-
-    def filter_queryset(self, request, queryset, view):
-        return queryset
-
-    def get_schema_operation_parameters(self, view):
-        return [
-            _param(FIELDS_PARAM, "Comma-separated fields to return (e.g. `id,name`)."),
-            _param(OMIT_PARAM, "Comma-separated fields to leave out."),
-            _param(EXPAND_PARAM, "Comma-separated relations to inline as objects."),
-        ]
-
-
-def _param(name: str, description: str) -> dict:
-    return {"name": name, "required": False, "in": "query", "description": description, "schema": {"type": "string"}}

@@ -9,11 +9,14 @@ The table (SIGNAGE_RATE_LIMITS) is a setting. The principal is the OAuth2 applic
 else the user, else the client's IP address (see clientip.py for how far X-Forwarded-For is trusted).
 """
 
+import math
 import time
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle
 
 from .authentication import oauth2_token
@@ -136,6 +139,11 @@ def peek(principal: str, endpoints_methods: list[tuple[str, str]]) -> dict[tuple
     }
 
 
+def throttled_payload(wait: int) -> dict:
+    """The 429 body of reference 000, to the letter."""
+    return {"code": "throttled", "message": f"Request was throttled. Expected available in {wait} seconds."}
+
+
 def tightest(states: list[WindowState]) -> WindowState:
     """The window to report in headers: an exceeded one, else the one with the fewest requests left."""
     return min(states, key=lambda state: (not state.exceeded, state.remaining, state.reset))
@@ -159,6 +167,22 @@ class RateLimitThrottle(BaseThrottle):
 
     def wait(self):
         return self._wait
+
+
+def rate_limited(view):
+    """The same limits for a plain Django view (the OAuth2 token endpoint), counted per client IP."""
+
+    @wraps(view)
+    def limited(request, *args, **kwargs):
+        states = hit(f"ip:{client_ip(request)}", endpoint_of(request.path), request.method)
+        request.signage_rate_limit = tightest(states)
+        exceeded = [state for state in states if state.exceeded]
+        if exceeded:
+            wait = math.ceil(max(state.reset for state in exceeded) - clock())
+            return JsonResponse(throttled_payload(wait), status=429, headers={"Retry-After": str(wait)})
+        return view(request, *args, **kwargs)
+
+    return limited
 
 
 class RateLimitPeekThrottle(RateLimitThrottle):

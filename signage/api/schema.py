@@ -17,3 +17,63 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
                 "client-credentials access token from /api/oauth/token/."
             ),
         }
+
+
+def add_oauth2_token_endpoint(result, generator, request, public):
+    """Documents `POST /api/oauth/token/`, a django-oauth-toolkit view that drf-spectacular cannot see."""
+    result.setdefault("components", {}).setdefault("securitySchemes", {})["oauth2ClientCredentials"] = {
+        "type": "oauth2",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": "/api/oauth/token/",
+                "scopes": {"read": "Read the fleets' data", "write": "Change the fleets' data", "groups": "Groups"},
+            }
+        },
+    }
+    result["paths"]["/api/oauth/token/"] = {
+        "post": {
+            "operationId": "oauth_token_create",
+            "summary": "OAuth2 access token (client credentials)",
+            "description": (
+                "HTTP Basic authentication with the application's client id and secret; the token acts as the "
+                "user who owns the application. Send it as `Authorization: Bearer <token>` (or `JWT <token>`)."
+            ),
+            "tags": ["auth"],
+            "security": [{"basicAuth": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}},
+                            "required": ["grant_type"],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "A new access token.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "access_token": {"type": "string"},
+                                    "token_type": {"type": "string", "example": "Bearer"},
+                                    "expires_in": {"type": "integer", "example": 36000},
+                                    "scope": {"type": "string", "example": "read write groups"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": {"description": "Unsupported grant type or bad request."},
+                "401": {"description": "Unknown client or wrong secret."},
+                "429": {"description": "Too many requests from this address."},
+            },
+        }
+    }
+    result["components"]["securitySchemes"].setdefault("basicAuth", {"type": "http", "scheme": "basic"})
+    return result

@@ -96,3 +96,13 @@ def test_api_paths_work_without_their_trailing_slash_and_post_is_not_redirected(
     assert response.json()["url"].endswith(f"/api/management/v2/fleets/{fleet.pk}/")
     assert api.get("/api/management/v2/me").status_code == 200
     assert anon.post("/api/get_jwt_token", {"username": "james", "password": "s3cret-pass"}).status_code == 200
+
+
+def test_the_schema_documents_the_endpoints(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in ["/api/get_jwt_token/", "/api/oauth/token/", "/api/management/v2/me/", "/api/management/v2/fleets/"]:
+        assert path in paths
+    fleet_list = paths["/api/management/v2/fleets/"]["get"]
+    assert {"fields", "omit", "expand", "limit", "offset", "search"} <= {p["name"] for p in fleet_list["parameters"]}

@@ -178,3 +178,13 @@ def test_limits_are_shared_by_two_processes_through_one_redis(api, user, setting
     statuses = [api.get(FLEETS).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     cache.clear()
+
+
+def test_the_oauth2_token_endpoint_is_limited_per_ip(anon, settings):
+    settings.SIGNAGE_RATE_LIMITS = [("oauth", ["POST"], 100, 2), ("*", ["*"], 100, 100)]
+    statuses = [anon.post("/api/oauth/token/", {"grant_type": "client_credentials"}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]  # no client credentials, then throttled
+    response = anon.post("/api/oauth/token/", {"grant_type": "client_credentials"})
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+    assert response["X-RateLimit-Remaining"] == "0"
