@@ -6,6 +6,8 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import FleetViewSet, MeView
+from apps.places.api.views import PlaceViewSet
+from apps.screens.api.views import ScreenGroupViewSet, ScreenTypeViewSet, ScreenViewSet
 
 
 class Router(DefaultRouter):
@@ -14,6 +16,10 @@ class Router(DefaultRouter):
 
 router = Router()
 router.register("fleets", FleetViewSet, basename="fleet")
+router.register("places", PlaceViewSet, basename="place")
+router.register("screens", ScreenViewSet, basename="screen")
+router.register("screen_groups", ScreenGroupViewSet, basename="screengroup")
+router.register("screen_types", ScreenTypeViewSet, basename="screentype")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # Project apps, in dependency order (SPEC section 2): an app never imports from one below it here.
     "apps.accounts",
+    "apps.places",
+    "apps.screens",
 ]
 
 MIDDLEWARE = [

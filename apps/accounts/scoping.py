@@ -1,7 +1,8 @@
 """The one place that decides which fleets a principal may see and change.
 
 Every model of the product declares `fleet_lookup`, the ORM path from it to its fleet ("fleet",
-"screen__fleet", "pk" for Fleet itself). API viewsets, admin classes and web forms scope their
+"screen__fleet", "pk" for Fleet itself). A model whose objects without a fleet are shared by every
+fleet (public places) also sets `shared_without_fleet = True`. API viewsets, admin classes and web forms scope their
 querysets with `scope_queryset`, and check write rights with `role_in`.
 
 Who sees every fleet: superusers, and staff users holding the `accounts.view_every_fleet` permission
@@ -9,7 +10,7 @@ Who sees every fleet: superusers, and staff users holding the `accounts.view_eve
 to their memberships like any API user.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Fleet, Membership, Role
 
@@ -45,7 +46,10 @@ def scope_queryset(queryset: QuerySet, user, roles: frozenset[str] | None = None
     if roles is not None:
         fleet_ids = fleet_ids.filter(role__in=roles)
     lookup = queryset.model.fleet_lookup
-    return queryset.filter(**{f"{lookup}__in": fleet_ids.values("fleet_id")})
+    condition = Q(**{f"{lookup}__in": fleet_ids.values("fleet_id")})
+    if getattr(queryset.model, "shared_without_fleet", False):
+        condition |= Q(**{f"{lookup}__isnull": True})
+    return queryset.filter(condition)
 
 
 def fleets_of(user, roles: frozenset[str] | None = None) -> QuerySet[Fleet]:

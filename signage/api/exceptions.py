@@ -67,7 +67,7 @@ def _as_drf(exc):
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied()
+        return exceptions.PermissionDenied(str(exc) or None, code=getattr(exc, "code", None))
     if isinstance(exc, DjangoValidationError):
         # Model.clean()/services raise Django's error; give it the same shape as a serializer's.
         if hasattr(exc, "error_dict"):

@@ -29,6 +29,12 @@ class _Plan:
         self.annotate: dict = {}
         self.complete = True
 
+    def add_select(self, path: str) -> None:
+        """Join `path`; it and every relation on the way must be loaded, not deferred."""
+        self.select.add(path)
+        parts = path.split("__")
+        self.only.update("__".join(parts[: index + 1]) for index in range(len(parts)))
+
     def add_prefetch(self, path: str, prefetch: Prefetch | None) -> None:
         if path in self.prefetch and self.prefetch[path] is not prefetch:
             self.prefetch[path] = None  # two fields need the same relation differently: load it whole
@@ -57,9 +63,11 @@ def selected_fields(serializer) -> dict:
     return serializer.fields
 
 
-def plan_queryset(queryset, serializer):
-    """`queryset` narrowed and joined to exactly what `serializer`'s selected fields read."""
+def plan_queryset(queryset, serializer, required=()):
+    """`queryset` narrowed and joined to exactly what `serializer`'s selected fields read (and the
+    `required` columns)."""
     plan = _Plan()
+    plan.only.update(required)
     _plan_fields(plan, queryset.model, serializer, "")
     return plan.apply(queryset)
 
@@ -73,7 +81,8 @@ def _plan_fields(plan: _Plan, model, serializer, prefix: str) -> None:
         if name in declared:
             needs = declared[name]
             plan.only.update(prefix + path for path in needs.get("only", ()))
-            plan.select.update(prefix + path for path in needs.get("select", ()))
+            for path in needs.get("select", ()):
+                plan.add_select(prefix + path)
             for path in needs.get("prefetch", ()):
                 plan.add_prefetch(prefix + path, None)
             if "annotate" in needs:
@@ -110,14 +119,20 @@ def _plan_field(plan: _Plan, model, field, prefix: str) -> None:
             if not last:
                 plan.complete = False
             return
-        if not model_field.concrete:  # reverse one-to-one
+        if not model_field.concrete:  # reverse one-to-one: joined whole
+            plan.select.add(path)
             plan.complete = False
             return
         plan.only.add(path)
         if last and isinstance(field, RelatedField) and field.use_pk_only_optimization():
             return  # a hyperlink or id reads the foreign key column, no join
-        plan.select.add(path)
-        if last and isinstance(field, serializers.BaseSerializer) and not getattr(field, "many", False):
+        nested = last and isinstance(field, serializers.BaseSerializer) and not getattr(field, "many", False)
+        if nested and _annotates(field):
+            # Annotations cannot ride on a join: fetch the related rows in a query of their own.
+            plan.add_prefetch(path, Prefetch(path, queryset=plan_queryset(_default_queryset(model_field), field)))
+            return
+        plan.add_select(path)
+        if nested:
             _plan_fields(plan, model_field.related_model, field, path + "__")
             return
         if last:
@@ -127,15 +142,32 @@ def _plan_field(plan: _Plan, model, field, prefix: str) -> None:
         prefix, current = path + "__", model_field.related_model
 
 
+def _default_queryset(model_field):
+    return model_field.related_model._default_manager.all()
+
+
+def _annotates(serializer) -> bool:
+    declared = getattr(getattr(serializer, "Meta", None), "field_queries", {})
+    return any("annotate" in declared.get(name, {}) for name in selected_fields(serializer))
+
+
 def _prefetch_for(model_field, field, path: str) -> Prefetch | None:
-    related = model_field.related_model
-    queryset = related._default_manager.all()
+    queryset = _default_queryset(model_field)
+    # Prefetching a reverse foreign key matches rows back to their parent through that key.
+    back = [model_field.field.attname] if model_field.one_to_many else []
     if isinstance(field, ManyRelatedField) and field.child_relation.use_pk_only_optimization():
-        needed = [related._meta.pk.name]
-    elif isinstance(field, serializers.ListSerializer):
-        return Prefetch(path, queryset=plan_queryset(queryset, field.child))
-    else:
-        return None
-    if model_field.one_to_many:
-        needed.append(model_field.field.attname)  # prefetching joins back through the foreign key
-    return Prefetch(path, queryset=queryset.only(*needed))
+        return Prefetch(path, queryset=queryset.only(model_field.related_model._meta.pk.name, *back))
+    if isinstance(field, serializers.ListSerializer):
+        return Prefetch(path, queryset=plan_queryset(queryset, field.child, required=back))
+    return None
+
+
+class NestedFlexFieldsMixin:
+    """For a flex serializer rendered inside another response (the fleets of `/me/`): the request's
+    `fields`, `omit` and `expand` are about that response, so this serializer ignores them."""
+
+    def _get_query_param_value(self, field):
+        return []
+
+    def _get_permitted_expands_from_query_param(self, expand_param):
+        return []

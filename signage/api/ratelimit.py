@@ -116,13 +116,25 @@ def _increment(key: str, timeout: int) -> int:
 
 
 def hit(principal: str, endpoint: str, method: str) -> list[WindowState]:
-    """Count one request and return the state of each window after it."""
+    """Count one request and return the state of each window after it.
+
+    A refused request stays counted only in the windows it exceeded: a client blocked for the hour does
+    not burn its daily allowance by retrying."""
     now = clock()
     rule = rule_for(endpoint, method)
-    return [
-        WindowState(window, rule.limit(window), _increment(key, reset - int(now) + 60), reset)
+    counted = [
+        (key, WindowState(window, rule.limit(window), _increment(key, reset - int(now) + 60), reset))
         for window, reset, key in _keys(principal, endpoint, rule, now)
     ]
+    if not any(state.exceeded for _, state in counted):
+        return [state for _, state in counted]
+    states = []
+    for key, state in counted:
+        if not state.exceeded:
+            cache.decr(key)
+            state = WindowState(state.window, state.limit, state.used - 1, state.reset)
+        states.append(state)
+    return states
 
 
 def peek(principal: str, endpoints_methods: list[tuple[str, str]]) -> dict[tuple[str, str], list[WindowState]]:

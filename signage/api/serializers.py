@@ -36,3 +36,39 @@ class ModelSerializer(FlexFieldsSerializerMixin, serializers.HyperlinkedModelSer
         if field_name == "id":
             return serializers.ReadOnlyField, {}
         return super().build_field(field_name, info, model_class, nested_depth)
+
+
+class OnlyFleetDefault:
+    """Default of a `fleet` field on create: the requesting user's fleet, when they have exactly one in
+    which they hold one of `roles`; otherwise the client must say which."""
+
+    requires_context = True
+
+    def __init__(self, roles):
+        self.roles = roles
+
+    def __call__(self, field):
+        request = field.context.get("request")
+        fleets = list(scoping.fleets_of(request.user if request else None, self.roles)[:2])
+        if len(fleets) != 1:
+            raise serializers.ValidationError("This field is required.", code="required")
+        return fleets[0]
+
+
+class FleetOwnedSerializer(ModelSerializer):
+    """For objects that belong to one fleet: `fleet` is set on create (defaulting to the user's only
+    fleet) and never changes afterwards."""
+
+    default_fleet_roles = scoping.ADMIN_ROLES
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if "fleet" in fields and not fields["fleet"].read_only:
+            fields["fleet"].default = OnlyFleetDefault(self.default_fleet_roles)
+            fields["fleet"].required = False
+        return fields
+
+    def validate_fleet(self, fleet):
+        if self.instance is not None and fleet.pk != self.instance.fleet_id:
+            raise serializers.ValidationError("An object cannot move to another fleet.", code="invalid")
+        return fleet

@@ -1,5 +1,6 @@
 from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 
 from apps.accounts import scoping
@@ -19,8 +20,23 @@ class FleetScopedMixin:
     permission_classes = [IsAuthenticated, OAuth2ScopePermission, FleetRolePermission]
     write_roles = scoping.WRITE_ROLES
 
+    # Roles needed to change an object, and to create or delete one (fleet admins by default).
+    create_roles = scoping.ADMIN_ROLES
+    delete_roles = scoping.ADMIN_ROLES
+
     def get_write_roles(self):
-        return self.write_roles
+        return self.delete_roles if self.action == "destroy" else self.write_roles
+
+    def require_role(self, fleet, roles) -> None:
+        """403 unless the user holds one of `roles` in `fleet` (already known to be one of theirs)."""
+        if scoping.role_in(self.request.user, fleet.pk) not in roles:
+            raise PermissionDenied("Your role in this fleet does not allow this action.")
+
+    def perform_create(self, serializer):
+        fleet = serializer.validated_data.get("fleet")
+        if fleet is not None:
+            self.require_role(fleet, self.create_roles)
+        serializer.save()
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -55,3 +55,11 @@ def test_me_needs_credentials(anon):
     response = anon.get(ME)
     assert response.status_code == 401
     assert "X-RateLimit-Limit" in response
+
+
+@pytest.mark.parametrize("query", ["?fields=id", "?fields=name", "?omit=share_of_voice", "?expand=advertiser_types"])
+def test_field_selection_parameters_do_not_touch_me(api, query):
+    response = api.get(ME + query)
+    assert response.status_code == 200
+    assert response.json()["fleets"][0]["share_of_voice"] is False
+    assert set(response.json()) == {"principal", "fleets", "rate_limits", "features"}

@@ -188,3 +188,11 @@ def test_the_oauth2_token_endpoint_is_limited_per_ip(anon, settings):
     assert response.json()["code"] == "throttled"
     assert int(response["Retry-After"]) > 0
     assert response["X-RateLimit-Remaining"] == "0"
+
+
+def test_refused_requests_do_not_burn_the_daily_allowance(api, small_limits, frozen_clock):
+    statuses = [api.get(FLEETS).status_code for _ in range(12)]
+    assert statuses == [200] * 3 + [429] * 9
+    frozen_clock["t"] += 3600  # next hour: 7 of the day's 10 are left
+    statuses = [api.get(FLEETS).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]

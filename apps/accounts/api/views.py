@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from signage.api import ratelimit
 from signage.api.authentication import oauth2_token
-from signage.api.flex import plan_queryset
+from signage.api.flex import NestedFlexFieldsMixin, plan_queryset
 from signage.api.viewsets import ReadOnlyModelViewSet
 
 from .. import scoping
@@ -76,6 +76,10 @@ MeSerializer = inline_serializer(
 )
 
 
+class MeFleetSerializer(NestedFlexFieldsMixin, FleetSerializer):
+    pass
+
+
 class MeView(APIView):
     """Who the request acts as: the principal, its fleets with their plan limits, its rate limits and
     the features enabled for it. Does not count against rate limits."""
@@ -85,17 +89,16 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
     def get(self, request):
         user, token = request.user, oauth2_token(request)
-        fleets_serializer = FleetSerializer(many=True, context={"request": request, "view": self})
-        fleets = plan_queryset(scoping.fleets_of(user), fleets_serializer.child)
-        fleets_data = FleetSerializer(fleets, many=True, context={"request": request, "view": self}).data
+        context = {"request": request, "view": self}
+        fleets = list(plan_queryset(scoping.fleets_of(user), MeFleetSerializer(context=context)))
         return Response(
             {
                 "principal": self._principal(request, user, token),
-                "fleets": fleets_data,
+                "fleets": MeFleetSerializer(fleets, many=True, context=context).data,
                 "rate_limits": ratelimit.report(ratelimit.principal_of(request), self._endpoints()),
                 "features": {
-                    "share_of_voice": any(fleet["share_of_voice"] for fleet in fleets_data),
-                    "external_storage": any(fleet["external_storage"] for fleet in fleets_data),
+                    "share_of_voice": any(fleet.share_of_voice for fleet in fleets),
+                    "external_storage": any(fleet.has_external_storage for fleet in fleets),
                 },
             }
         )

@@ -1,0 +1,27 @@
+import django_filters
+
+from .models import Place
+
+
+class PlaceFilter(django_filters.FilterSet):
+    """Reference 000 "Filter places": name partial and case-insensitive, the rest exact."""
+
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    exclusive_fleet = django_filters.NumberFilter(field_name="exclusive_fleet_id")
+
+    class Meta:
+        model = Place
+        fields = [
+            "name",
+            "full_address",
+            "address",
+            "street_number",
+            "postalcode",
+            "city",
+            "country",
+            "county",
+            "region",
+            "google_place_id",
+            "private_fleet_key",
+            "exclusive_fleet",
+        ]

@@ -1,0 +1,95 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+
+from apps.accounts.models import Fleet
+
+from .geocoding import Address, get_geocoder
+from .models import ADDRESS_FIELDS, Place
+
+GEOCODED_FIELDS = ("county", "region", "country", "google_place_id", "latitude", "longitude")
+
+
+class PlaceDuplicate(Exception):
+    """An address change would make the place a copy of `existing`, another place of the same fleet."""
+
+    def __init__(self, existing: Place):
+        super().__init__(f"Place {existing.pk} already has this address.")
+        self.existing = existing
+
+
+def place_same_address(*, fleet_id: int | None, values: dict, exclude_pk: int | None = None) -> Place | None:
+    """The fleet's place (the public one when fleet_id is None) at the same address, case-insensitively."""
+    queryset = Place.objects.filter(
+        exclusive_fleet_id=fleet_id, **{f"{field}__iexact": values.get(field, "") for field in ADDRESS_FIELDS}
+    )
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    return queryset.order_by("pk").first()
+
+
+def _geocode(place: Place, given: set[str]) -> None:
+    """Fill what the geocoder knows and the client did not give; the default geocoder knows nothing."""
+    found = get_geocoder().geocode(
+        Address(place.street_number, place.address, place.postalcode, place.city, place.country)
+    )
+    if found is None:
+        return
+    if "name" not in given and found.name:
+        place.name = found.name
+    for field in GEOCODED_FIELDS:
+        if field not in given and getattr(found, field) not in (None, ""):
+            setattr(place, field, getattr(found, field))
+
+
+@transaction.atomic
+def place_create(*, values: dict, exclusive_fleet: Fleet | None) -> tuple[Place, bool]:
+    """Create a place, or return the existing one at the same address: within `exclusive_fleet` for an
+    exclusive place, among public places for a public one. Returns (place, created)."""
+    if exclusive_fleet is not None:
+        # Serialises creations in one fleet, so two identical requests cannot both create a place.
+        Fleet.objects.select_for_update().filter(pk=exclusive_fleet.pk).first()
+    existing = place_same_address(fleet_id=exclusive_fleet.pk if exclusive_fleet else None, values=values)
+    if existing is not None:
+        return existing, False
+    place = Place(**values, exclusive_fleet=exclusive_fleet)
+    _geocode(place, given={key for key, value in values.items() if value not in (None, "")})
+    place.full_clean(exclude=["name"])
+    place.save()
+    return place, True
+
+
+@transaction.atomic
+def place_update(*, place: Place, values: dict) -> Place:
+    """Change an exclusive place. A change of address is geocoded and must not duplicate another place
+    of the fleet (PlaceDuplicate); a change of name or private_fleet_key alone skips both."""
+    if place.is_public:
+        raise PermissionDenied("Public places are shared by every fleet and cannot be changed.")
+    address_changed = any(
+        field in values and values[field] != getattr(place, field) for field in (*ADDRESS_FIELDS, "country")
+    )
+    for field, value in values.items():
+        setattr(place, field, value)
+    if address_changed:
+        current = {field: getattr(place, field) for field in ADDRESS_FIELDS}
+        duplicate = place_same_address(fleet_id=place.exclusive_fleet_id, values=current, exclude_pk=place.pk)
+        if duplicate is not None:
+            raise PlaceDuplicate(duplicate)
+        _geocode(place, given=set(values))
+    if "name" in values and not values["name"]:
+        place.name = ""  # back to the default: the address
+    place.full_clean(exclude=["name"])
+    place.save()
+    return place
+
+
+@transaction.atomic
+def place_delete(*, place: Place) -> None:
+    if place.is_public:
+        raise PermissionDenied("Public places are shared by every fleet and cannot be deleted.")
+    try:
+        place.delete()
+    except ProtectedError:
+        raise ValidationError(
+            "This place cannot be deleted while screens are attached to it.", code="protected"
+        ) from None

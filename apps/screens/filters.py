@@ -1,0 +1,43 @@
+import django_filters
+from django.db import models
+
+from apps.places.models import Place
+
+from .models import DeactivationReason, Screen
+
+
+class ScreenFilter(django_filters.FilterSet):
+    """Reference 000 "Filter fields" (exact matches), plus online, group, place and screen_type."""
+
+    deactivation_reason = django_filters.ChoiceFilter(choices=DeactivationReason.choices)
+    full_address = django_filters.CharFilter(field_name="place__full_address")
+    street_number = django_filters.CharFilter(field_name="place__street_number")
+    address = django_filters.CharFilter(field_name="place__address")
+    postalcode = django_filters.CharFilter(field_name="place__postalcode")
+    city = django_filters.CharFilter(field_name="place__city")
+    county = django_filters.CharFilter(field_name="place__county")
+    region = django_filters.CharFilter(field_name="place__region")
+    country = django_filters.CharFilter(field_name="place__country")
+    google_place_id = django_filters.CharFilter(field_name="place__google_place_id")
+    group = django_filters.NumberFilter(field_name="groups", distinct=True)
+    place = django_filters.ModelChoiceFilter(queryset=Place.objects.all())
+
+    class Meta:
+        model = Screen
+        fields = {
+            "id": ["exact"],
+            "name": ["exact"],
+            "slug": ["exact"],
+            "custom_slug": ["exact"],
+            "active": ["exact"],
+            "display_is_a_led_panel": ["exact"],
+            "display_is_an_epaper": ["exact"],
+            "remote": ["exact"],
+            "online": ["exact"],
+            "screen_type": ["exact"],
+            "online_modified_date": ["gt", "gte", "lt", "lte"],
+        }
+        filter_overrides = {
+            # ISO 8601 as the reference asks ("2026-01-22T12:59:39Z"); anything else is a 400.
+            models.DateTimeField: {"filter_class": django_filters.IsoDateTimeFilter},
+        }

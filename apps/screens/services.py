@@ -1,0 +1,114 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Fleet
+
+from .models import CUSTOM_SLUG_TAKEN, Screen, ScreenGroup
+
+
+class ScreenLimitReached(PermissionDenied):
+    code = "max_screens_reached"
+
+    def __init__(self, fleet: Fleet):
+        super().__init__(
+            f"The fleet '{fleet.name}' has reached its plan's limit of {fleet.max_screens} active screens."
+        )
+
+
+def allocated_times_clean(*, fleet: Fleet, value) -> dict[str, int]:
+    """Reference 000 "Edit the allocated times": keys are advertiser type ids or names (any case), only
+    the fleet's types, only with share of voice; values are seconds. Returns `{"<type id>": seconds}`."""
+    if not isinstance(value, dict):
+        raise ValidationError("Expected an object of advertiser type to seconds.", code="invalid")
+    if not value:
+        return {}
+    if not fleet.share_of_voice:
+        raise ValidationError("You don't have any share of voice", code="invalid")
+    offered = list(fleet.advertiser_types.order_by("pk"))
+    by_key = {str(kind.pk): kind for kind in offered} | {kind.name.lower(): kind for kind in offered}
+    cleaned: dict[str, int] = {}
+    for key, seconds in value.items():
+        kind = by_key.get(str(key).strip().lower())
+        if kind is None:
+            choices = ", ".join(kind.name.capitalize() for kind in offered)
+            ids = ", ".join(str(kind.pk) for kind in offered)
+            raise ValidationError(f"Invalid author type '{key}'. Valid choices are: {choices} or {ids}", code="invalid")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise ValidationError(f"The time allocated to '{key}' must be a whole number of seconds.", code="invalid")
+        if str(kind.pk) in cleaned:
+            raise ValidationError(f"The advertiser type '{key}' is given twice.", code="invalid")
+        cleaned[str(kind.pk)] = seconds
+    return cleaned
+
+
+def _check_plan_limit(fleet: Fleet, exclude: Screen | None = None) -> None:
+    """Refuse one more active screen past the fleet's plan. Locks the fleet row so that two concurrent
+    creations cannot both take the last place."""
+    locked = Fleet.objects.select_for_update().get(pk=fleet.pk)
+    if locked.max_screens is None:
+        return
+    active = Screen.objects.filter(fleet=locked, active=True)
+    if exclude is not None:
+        active = active.exclude(pk=exclude.pk)
+    if active.count() >= locked.max_screens:
+        raise ScreenLimitReached(locked)
+
+
+def _check_groups(fleet_id, groups) -> None:
+    if any(group.fleet_id != fleet_id for group in groups):
+        raise ValidationError({"groups": ValidationError("A screen group belongs to another fleet.", code="invalid")})
+
+
+def _save(screen: Screen) -> None:
+    # The form-level uniqueness check can lose a race with a concurrent writer; the constraint cannot.
+    try:
+        with transaction.atomic():
+            screen.save()
+    except IntegrityError:
+        if screen.custom_slug and Screen.objects.filter(custom_slug=screen.custom_slug).exclude(pk=screen.pk).exists():
+            raise ValidationError({"custom_slug": ValidationError(CUSTOM_SLUG_TAKEN, code="invalid")}) from None
+        raise
+
+
+@transaction.atomic
+def screen_create(*, fleet: Fleet, values: dict, groups: list[ScreenGroup] | None = None) -> Screen:
+    """Create a screen in `fleet`, within its plan's number of active screens."""
+    screen = Screen(fleet=fleet, **values)
+    if screen.active:
+        _check_plan_limit(fleet)
+    screen.full_clean(exclude=["slug"])
+    _save(screen)
+    if groups:
+        _check_groups(fleet.pk, groups)
+        screen.groups.set(groups)
+    return screen
+
+
+@transaction.atomic
+def screen_update(*, screen: Screen, values: dict, groups: list[ScreenGroup] | None = None) -> Screen:
+    """Change a screen. Reactivating it counts against the plan; an active screen has no deactivation
+    reason (one left from before is cleared)."""
+    was_active = screen.active
+    for field, value in values.items():
+        setattr(screen, field, value)
+    if screen.active and "deactivation_reason" not in values:
+        screen.deactivation_reason = None
+    if screen.active and not was_active:
+        _check_plan_limit(screen.fleet, exclude=screen)
+    screen.full_clean(exclude=["slug"])
+    _save(screen)
+    if groups is not None:
+        _check_groups(screen.fleet_id, groups)
+        screen.groups.set(groups)
+    return screen
+
+
+def screens_set_online(*, screen_ids, online: bool, at=None) -> int:
+    """Mark screens online or offline. Only screens whose state changes are written, so their
+    online_modified_date moves only on a change. One UPDATE; returns how many screens changed."""
+    return (
+        Screen.objects.filter(pk__in=screen_ids)
+        .exclude(online=online)
+        .update(online=online, online_modified_date=at or timezone.now())
+    )
