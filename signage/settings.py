@@ -159,7 +159,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["signage.api.ratelimit.RateLimitThrottle"],
     "DEFAULT_PAGINATION_CLASS": "signage.api.pagination.LimitOffsetPagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "signage.api.filters.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "signage.api.filters.OrderingFilter",
         "signage.api.filters.FieldSelectionFilter",

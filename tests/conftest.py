@@ -66,3 +66,24 @@ def client_for():
 @pytest.fixture
 def api(client_for, user):
     return client_for(user)
+
+
+@pytest.fixture
+def make_place(db):
+    from apps.places.models import Place
+
+    def make(city="Paris", exclusive_fleet=None, **values):
+        defaults = {"street_number": "1", "address": "Rue de Rivoli", "postalcode": "75001", "city": city}
+        return Place.objects.create(**{**defaults, **values}, exclusive_fleet=exclusive_fleet)
+
+    return make
+
+
+@pytest.fixture
+def make_screen(db):
+    from apps.screens.models import Screen
+
+    def make(fleet, name="Screen", **values):
+        return Screen.objects.create(fleet=fleet, name=name, **values)
+
+    return make

@@ -1,9 +1,11 @@
 import django_filters
 
+from signage.api.filters import FilterSet
+
 from .models import Place
 
 
-class PlaceFilter(django_filters.FilterSet):
+class PlaceFilter(FilterSet):
     """Reference 000 "Filter places": name partial and case-insensitive, the rest exact."""
 
     name = django_filters.CharFilter(lookup_expr="icontains")

@@ -1,12 +1,12 @@
 import django_filters
-from django.db import models
 
 from apps.places.models import Place
+from signage.api.filters import FilterSet
 
 from .models import DeactivationReason, Screen
 
 
-class ScreenFilter(django_filters.FilterSet):
+class ScreenFilter(FilterSet):
     """Reference 000 "Filter fields" (exact matches), plus online, group, place and screen_type."""
 
     deactivation_reason = django_filters.ChoiceFilter(choices=DeactivationReason.choices)
@@ -36,8 +36,4 @@ class ScreenFilter(django_filters.FilterSet):
             "online": ["exact"],
             "screen_type": ["exact"],
             "online_modified_date": ["gt", "gte", "lt", "lte"],
-        }
-        filter_overrides = {
-            # ISO 8601 as the reference asks ("2026-01-22T12:59:39Z"); anything else is a 400.
-            models.DateTimeField: {"filter_class": django_filters.IsoDateTimeFilter},
         }

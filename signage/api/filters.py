@@ -1,4 +1,40 @@
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_filters import rest_framework as drf_filters
 from rest_framework import filters
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (or 1/0); anything else is a 400, where django-filter would silently not filter."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "True", "1"):
+            return True
+        if value in ("false", "False", "0"):
+            return False
+        raise ValidationError("Expected true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class FilterSet(drf_filters.FilterSet):
+    """Base of every filter set: strict booleans, ISO 8601 datetimes (2026-01-22T12:59:39Z)."""
+
+    FILTER_DEFAULTS = {
+        **drf_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+        models.DateTimeField: {"filter_class": django_filters.IsoDateTimeFilter},
+    }
+
+
+class DjangoFilterBackend(drf_filters.DjangoFilterBackend):
+    filterset_base = FilterSet
 
 
 class OrderingFilter(filters.OrderingFilter):

@@ -97,7 +97,8 @@ def _plan_fields(plan: _Plan, model, serializer, prefix: str) -> None:
 def _plan_field(plan: _Plan, model, field, prefix: str) -> None:
     if field.source == "*":
         if isinstance(field, HyperlinkedIdentityField):
-            plan.only.add(prefix + field.lookup_field)
+            lookup = model._meta.pk.name if field.lookup_field == "pk" else field.lookup_field
+            plan.only.add(prefix + lookup)
         else:
             plan.complete = False
         return
