@@ -35,7 +35,7 @@ class FleetAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "fleet", "role", "advertiser_type", "created"]
-    list_filter = ["role", "fleet", "advertiser_type"]
+    list_filter = ["role", ("fleet", admin.RelatedOnlyFieldListFilter), "advertiser_type"]
     search_fields = ["user__username", "user__email", "fleet__name"]
     list_select_related = ["user", "fleet", "advertiser_type"]
     autocomplete_fields = ["user", "fleet"]

@@ -67,3 +67,43 @@ def test_admin_changelists_render_for_scoped_staff(client, make_member, fleet, o
     assert b"Paris Metro" in response.content and b"Lyon Malls" not in response.content
     assert client.get(f"/admin/accounts/fleet/{other_fleet.pk}/change/").status_code == 302  # not found -> index
     assert client.get("/admin/accounts/membership/").status_code == 200
+
+
+def test_seed_demo_fills_places_and_screens():
+    from apps.places.models import Place
+    from apps.screens.models import Screen
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    fleet = Fleet.objects.get(name="Demo Fleet")
+    assert Screen.objects.filter(fleet=fleet).count() == 33
+    assert Place.objects.filter(exclusive_fleet__isnull=True).count() == 4
+    assert Screen.objects.filter(fleet=fleet, active=True, groups__name="Totems").exists()
+
+
+def test_screen_admin_changelist_is_scoped_and_has_no_n_plus_one(client, make_member, fleet, other_fleet, make_screen,
+                                                                   make_place):  # fmt: skip
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff = make_member(fleet, is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["screens", "places"]))
+    client.force_login(staff)
+    make_screen(other_fleet, "Not yours")
+
+    def changelist_queries():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/admin/screens/screen/")
+        assert response.status_code == 200
+        assert b"Not yours" not in response.content
+        assert b"Lyon Malls" not in response.content  # not even in the filters
+        return len(captured)
+
+    make_screen(fleet, "First", place=make_place("Paris"))
+    few = changelist_queries()
+    for index in range(30):
+        make_screen(fleet, f"More {index}", place=make_place(f"City {index}", street_number=str(index)))
+    assert changelist_queries() == few
+    assert client.get("/admin/places/place/").status_code == 200
+    assert client.get("/admin/screens/screengroup/").status_code == 200
