@@ -39,17 +39,15 @@ class ModelSerializer(FlexFieldsSerializerMixin, serializers.HyperlinkedModelSer
 
 
 class OnlyFleetDefault:
-    """Default of a `fleet` field on create: the requesting user's fleet, when they have exactly one in
-    which they hold one of `roles`; otherwise the client must say which."""
+    """Default of a `fleet` field on create: the requesting user's fleet, when they have exactly one;
+    otherwise the client must say which. (Whether their role there allows the creation is the view's
+    question, answered with a 403.)"""
 
     requires_context = True
 
-    def __init__(self, roles):
-        self.roles = roles
-
     def __call__(self, field):
         request = field.context.get("request")
-        fleets = list(scoping.fleets_of(request.user if request else None, self.roles)[:2])
+        fleets = list(scoping.fleets_of(request.user if request else None)[:2])
         if len(fleets) != 1:
             raise serializers.ValidationError("This field is required.", code="required")
         return fleets[0]
@@ -59,12 +57,10 @@ class FleetOwnedSerializer(ModelSerializer):
     """For objects that belong to one fleet: `fleet` is set on create (defaulting to the user's only
     fleet) and never changes afterwards."""
 
-    default_fleet_roles = scoping.ADMIN_ROLES
-
     def get_fields(self):
         fields = super().get_fields()
         if "fleet" in fields and not fields["fleet"].read_only:
-            fields["fleet"].default = OnlyFleetDefault(self.default_fleet_roles)
+            fields["fleet"].default = OnlyFleetDefault()
             fields["fleet"].required = False
         return fields
 
