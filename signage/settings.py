@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.places",
     "apps.screens",
+    "apps.media",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,16 @@ SIGNAGE_RATE_LIMITS = [
 SIGNAGE_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 RATELIMIT_IP_META_KEY = "signage.api.clientip.client_ip"
 
+# --- Media ---------------------------------------------------------------------------------------------
+
+SIGNAGE_MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(512 * 1024 * 1024)))
+# Pixels a picture (or a video frame) may have. Pillow calls a file a decompression bomb past 89 million;
+# this stays well below, and is checked on the header, before anything is decoded.
+SIGNAGE_MEDIA_MAX_PIXELS = int(os.environ.get("MEDIA_MAX_PIXELS", str(40_000_000)))
+SIGNAGE_MEDIA_FETCH_TIMEOUT = int(os.environ.get("MEDIA_FETCH_TIMEOUT", "60"))  # seconds for a whole download
+SIGNAGE_MEDIA_FETCH_ALLOW_PRIVATE = env_bool("MEDIA_FETCH_ALLOW_PRIVATE_NETWORKS")
+SIGNAGE_MEDIA_DEFAULT_DISPLAY_TIME = 10  # seconds, for pictures shared to external storage without one
+
 # --- Celery ------------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -250,4 +261,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
 # The one beat schedule of the product; apps add their periodic tasks here.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "media-refresh-due": {"task": "apps.media.tasks.refresh_due_url_media", "schedule": 60.0},
+}

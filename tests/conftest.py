@@ -7,9 +7,10 @@ from apps.accounts.models import Fleet, Membership, Role
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_clean_cache(settings):
+def _fast_passwords_and_clean_cache(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.MEDIA_ROOT = tmp_path / "media"  # files written by a test stay in its own folder
     # Hashed static names need `collectstatic`, a production step; tests serve files as they are.
     settings.STORAGES = {
         **settings.STORAGES,

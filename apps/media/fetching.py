@@ -1,0 +1,147 @@
+"""The one way the product fetches a URL: SSRF-safe, size- and time-limited, built on httpx.
+
+- Only http and https.
+- The host is resolved here and every address it resolves to must be public (not loopback, private,
+  link-local, carrier-grade NAT, unique-local, multicast, reserved or unspecified; IPv4-mapped IPv6
+  addresses are judged as the IPv4 address they carry). The connection then goes to the address that was
+  checked, never to a second resolution (no DNS rebinding), with the original Host header and TLS server
+  name so certificates are still verified against the host name.
+- Redirects are followed here, hop by hop, each hop checked the same way.
+- MEDIA_FETCH_ALLOW_PRIVATE_NETWORKS=true lifts the address rule (tests, closed networks); the scheme,
+  size and time limits stay.
+"""
+
+import hashlib
+import ipaddress
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+
+MAX_REDIRECTS = 5
+CHUNK = 64 * 1024
+
+
+class FetchError(Exception):
+    """The URL cannot be fetched; the message is fit for the client."""
+
+
+@dataclass
+class Fetched:
+    status: int
+    url: str
+    headers: httpx.Headers
+    path: str | None = None  # a temporary file with the body (200 only); the caller deletes it
+    size: int = 0
+    sha256: str = ""
+    head: bytes = b""  # the first 1024 bytes
+
+
+def _address_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _resolve(host: str, port: int) -> str:
+    """The address to connect to, after checking every address the host resolves to."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise FetchError(f"The host '{host}' cannot be resolved.") from error
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise FetchError(f"The host '{host}' cannot be resolved.")
+    if not settings.SIGNAGE_MEDIA_FETCH_ALLOW_PRIVATE:
+        refused = [address for address in addresses if not _address_allowed(address)]
+        if refused:
+            raise FetchError(f"The URL's host resolves to a non-public address ({refused[0]}), which is refused.")
+    return addresses[0]
+
+
+def _pinned_request(client: httpx.Client, url: str, headers: dict) -> httpx.Request:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError("Only http and https URLs can be fetched.")
+    if not parts.hostname:
+        raise FetchError("The URL has no host.")
+    if parts.username or parts.password:
+        raise FetchError("URLs with credentials are refused.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise FetchError("The URL's port is invalid.") from error
+    address = _resolve(parts.hostname, port)
+    literal = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+    host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    return client.build_request(
+        "GET",
+        pinned,
+        headers={**headers, "Host": host_header},
+        extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
+    )
+
+
+def fetch(url: str, headers: dict | None = None) -> Fetched:
+    """GET `url` (following redirects safely). A 200's body goes to a temporary file, at most
+    SIGNAGE_MEDIA_MAX_UPLOAD_BYTES; other statuses come back without a body."""
+    deadline = time.monotonic() + settings.SIGNAGE_MEDIA_FETCH_TIMEOUT
+    timeout = httpx.Timeout(10.0, connect=5.0)
+    limit = settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            request = _pinned_request(client, url, {"User-Agent": "Signage media fetcher", **(headers or {})})
+            try:
+                response = client.send(request, stream=True)
+            except httpx.HTTPError as error:
+                raise FetchError(f"The URL cannot be fetched ({type(error).__name__}).") from error
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                result = Fetched(status=response.status_code, url=url, headers=response.headers)
+                if response.status_code != 200:
+                    return result
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    raise FetchError(f"The file is larger than the {limit} bytes accepted.")
+                digest = hashlib.sha256()
+                with tempfile.NamedTemporaryFile(prefix="signage-fetch-", delete=False) as out:
+                    result.path = out.name
+                    try:
+                        for chunk in response.iter_bytes(CHUNK):
+                            result.size += len(chunk)
+                            if result.size > limit:
+                                raise FetchError(f"The file is larger than the {limit} bytes accepted.")
+                            if time.monotonic() > deadline:
+                                raise FetchError("Fetching the URL took too long.")
+                            if len(result.head) < 1024:
+                                result.head += chunk[: 1024 - len(result.head)]
+                            digest.update(chunk)
+                            out.write(chunk)
+                    except (FetchError, httpx.HTTPError) as error:
+                        out.close()
+                        _unlink(result.path)
+                        if isinstance(error, FetchError):
+                            raise
+                        raise FetchError(f"The URL cannot be fetched ({type(error).__name__}).") from error
+                result.sha256 = digest.hexdigest()
+                return result
+            finally:
+                response.close()
+    raise FetchError(f"The URL redirects more than {MAX_REDIRECTS} times.")
+
+
+def _unlink(path: str) -> None:
+    import os
+
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

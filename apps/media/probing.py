@@ -1,0 +1,175 @@
+"""What a file really is: its kind from its first bytes, then real metadata from Pillow, PyAV or pypdf.
+
+A file that is not what it claims, is unreadable or truncated, or would decode to more pixels than
+SIGNAGE_MEDIA_MAX_PIXELS raises InvalidMedia with a message for the client, before anything is stored.
+"""
+
+import io
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+PICTURE, VIDEO, PDF = "picture", "video", "pdf"
+THUMBNAIL_SIZE = (320, 320)
+
+
+class InvalidMedia(Exception):
+    pass
+
+
+@dataclass
+class Probe:
+    type: str
+    mime_type: str
+    extension: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    metadata: dict = field(default_factory=dict)
+    thumbnail: bytes | None = None  # JPEG
+
+
+def sniff(head: bytes) -> tuple[str, str, str] | None:
+    """(type, mime type, extension) from a file's first bytes (1024 are plenty), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return PICTURE, "image/jpeg", "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PICTURE, "image/png", "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return PICTURE, "image/gif", "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return PICTURE, "image/webp", "webp"
+    if head.startswith(b"%PDF-"):
+        return PDF, "application/pdf", "pdf"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand.startswith(b"qt"):
+            return VIDEO, "video/quicktime", "mov"
+        if brand in (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1"):
+            return None  # still images in an ISO container: not supported
+        return VIDEO, "video/mp4", "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return VIDEO, ("video/webm" if b"webm" in head[:64] else "video/x-matroska"), "webm"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return VIDEO, "video/x-msvideo", "avi"
+    if head.startswith(b"\x00\x00\x01\xba") or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47):
+        return VIDEO, "video/mp2t", "ts"
+    return None
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    image = image.convert("RGB")
+    image.thumbnail(THUMBNAIL_SIZE)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _too_many_pixels(size: str = "") -> InvalidMedia:
+    limit = settings.SIGNAGE_MEDIA_MAX_PIXELS
+    return InvalidMedia(f"The image is too large{size}: at most {limit} pixels are accepted.")
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > settings.SIGNAGE_MEDIA_MAX_PIXELS:
+        raise _too_many_pixels(f" ({width}x{height})")
+
+
+def probe_picture(path: str, mime_type: str, extension: str) -> Probe:
+    try:
+        with Image.open(path) as image:
+            # The header gives the size: refuse a decompression bomb before decoding anything.
+            _check_pixels(*image.size)
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            orientation = image.getexif().get(0x0112, 1)
+            return Probe(
+                PICTURE,
+                mime_type,
+                extension,
+                width=upright.width,
+                height=upright.height,
+                metadata={"format": image.format, "mode": image.mode, "exif_orientation": orientation},
+                thumbnail=_thumbnail(upright),
+            )
+    except InvalidMedia:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own guard, reached before ours for huge headers
+        raise _too_many_pixels() from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InvalidMedia(f"The picture cannot be read ({error}).") from None
+
+
+def probe_video(path: str, mime_type: str, extension: str) -> Probe:
+    import av
+
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise InvalidMedia("The file has no video stream.")
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            _check_pixels(width, height)
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / av.time_base
+            else:
+                duration = None
+            frame = next(container.decode(stream), None)
+            if frame is None:
+                raise InvalidMedia("The video has no frame that can be decoded.")
+            thumbnail = _thumbnail(frame.to_image())
+            codec = stream.codec_context.name
+    except InvalidMedia:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, StopIteration) as error:
+        raise InvalidMedia(f"The video cannot be read ({error}).") from None
+    if not duration or duration <= 0:
+        raise InvalidMedia("The video's duration cannot be read.")
+    return Probe(
+        VIDEO,
+        mime_type,
+        extension,
+        width=width,
+        height=height,
+        duration=round(duration, 3),
+        metadata={"codec": codec},
+        thumbnail=thumbnail,
+    )
+
+
+def probe_pdf(path: str, mime_type: str, extension: str) -> Probe:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path, strict=False)
+        pages = len(reader.pages)
+        if pages == 0:
+            raise InvalidMedia("The PDF has no page.")
+        box = reader.pages[0].mediabox
+        width, height = round(float(box.width)), round(float(box.height))
+    except InvalidMedia:
+        raise
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError) as error:
+        raise InvalidMedia(f"The PDF cannot be read ({error}).") from None
+    # Page size in PostScript points; no thumbnail (rendering a PDF needs a rasteriser we do not ship).
+    return Probe(PDF, mime_type, extension, width=width, height=height, metadata={"page_count": pages})
+
+
+PROBES = {PICTURE: probe_picture, VIDEO: probe_video, PDF: probe_pdf}
+
+
+def probe_file(path: str, claimed_type: str | None = None) -> Probe:
+    """The probe of the file at `path`. `claimed_type` (from a Content-Type) must match its content."""
+    with open(path, "rb") as file:
+        head = file.read(1024)
+    sniffed = sniff(head)
+    if sniffed is None:
+        raise InvalidMedia("The file is not a picture, a video or a PDF.")
+    kind, mime_type, extension = sniffed
+    if claimed_type is not None and claimed_type != kind:
+        raise InvalidMedia(f"The file claims to be a {claimed_type} but is a {kind}.")
+    return PROBES[kind](path, mime_type, extension)

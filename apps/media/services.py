@@ -1,0 +1,370 @@
+import hashlib
+import io
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import transaction
+from django.db.models import ProtectedError, Q
+from django.utils import timezone
+from django.utils.text import slugify
+from PIL import Image, ImageOps
+
+from apps.accounts.models import Fleet
+
+from .fetching import FetchError, fetch
+from .models import Media, MediaType
+from .probing import PICTURE, InvalidMedia, Probe, probe_file, probe_picture, sniff
+
+FOLDER = re.compile(r"^[A-Za-z0-9 _-]+(/[A-Za-z0-9 _-]+)*$")
+CONTENT_TYPES = {"image/": PICTURE, "video/": MediaType.VIDEO, "application/pdf": MediaType.PDF}
+
+
+class NoExternalStorage(PermissionDenied):
+    code = "no_external_storage"
+
+    def __init__(self):
+        super().__init__("This fleet has no external storage.")
+
+
+def _invalid(field: str, message: str, code: str = "invalid") -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+@contextmanager
+def _spooled(upload):
+    """The upload copied to a temporary file (path, sha256, size), removed afterwards."""
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(prefix="signage-upload-", delete=False) as out:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    try:
+        yield out.name, digest.hexdigest(), size
+    finally:
+        os.unlink(out.name)
+
+
+def _check_display_time(kind: str, display_time: int | None) -> None:
+    if kind != MediaType.VIDEO and not display_time:
+        raise _invalid("display_time", f"A {kind} needs a display_time (seconds).", "required")
+
+
+def _store(media: Media, path: str, probe: Probe, checksum: str, size: int) -> None:
+    """Fill `media` from a probed file and save it with its file and thumbnail. If the row cannot be
+    saved, the files just written are removed: no orphan file is left behind."""
+    media.type, media.mime_type = probe.type, probe.mime_type
+    media.width, media.height, media.duration = probe.width, probe.height, probe.duration
+    media.metadata, media.checksum, media.size = probe.metadata, checksum, size
+    with open(path, "rb") as source:
+        media.file.save(f"media.{probe.extension}", File(source), save=False)
+    if probe.thumbnail:
+        media.thumbnail.save("thumbnail.jpg", ContentFile(probe.thumbnail), save=False)
+    try:
+        media.full_clean(exclude=["file", "thumbnail", "source_url"])
+        media.save()
+    except Exception:
+        _delete_files([media.file.name, media.thumbnail.name])
+        raise
+
+
+def _delete_files(names) -> None:
+    storage = storages["default"]
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+def _delete_files_after_commit(names) -> None:
+    names = [name for name in names if name]
+    transaction.on_commit(lambda: _delete_files(names))
+
+
+def media_create_from_upload(
+    *, fleet: Fleet, upload, display_time: int | None = None, name: str = "", folder: str = "", author=None
+) -> Media:
+    """A media from an uploaded file, typed by its content whatever its name says."""
+    if upload.size > settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES:
+        raise _invalid("file", f"The file is larger than the {settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES} bytes accepted.")
+    with _spooled(upload) as (path, checksum, size):
+        try:
+            probe = probe_file(path)
+        except InvalidMedia as error:
+            raise _invalid("file", str(error)) from None
+        _check_display_time(probe.type, display_time)
+        media = Media(
+            fleet=fleet,
+            author=author,
+            name=name or os.path.basename(upload.name or "") or probe.type,
+            folder=folder,
+            display_time=display_time if probe.type != MediaType.VIDEO else None,
+        )
+        _store(media, path, probe, checksum, size)
+    return media
+
+
+def _type_of_response(fetched, field: str) -> str:
+    """The media type of a fetched URL: its Content-Type, or its first bytes when that says nothing."""
+    content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "text/html":
+        raise _invalid(
+            field, "This URL is an HTML page; HTML pages become pictures by screenshot, which is not available yet."
+        )
+    for prefix, kind in CONTENT_TYPES.items():
+        if content_type.startswith(prefix):
+            return kind
+    if content_type in ("", "application/octet-stream", "binary/octet-stream"):
+        sniffed = sniff(fetched.head)
+        if sniffed is not None:
+            return sniffed[0]
+    raise _invalid(field, f"The URL's content ({content_type or 'unknown type'}) is not a picture, a video or a PDF.")
+
+
+def media_create_from_url(
+    *,
+    fleet: Fleet,
+    url: str,
+    field: str = "url_origin",
+    display_time: int | None = None,
+    refresh_time: int | None = None,
+    validity_time: int | None = None,
+    name: str = "",
+    folder: str = "",
+    author=None,
+) -> Media:
+    """A media fetched from `url`; with `refresh_time` (minutes) it is kept up to date."""
+    try:
+        fetched = fetch(url)
+    except FetchError as error:
+        raise _invalid(field, str(error)) from None
+    if fetched.status != 200:
+        raise _invalid(field, f"The URL answered HTTP {fetched.status}.")
+    try:
+        kind = _type_of_response(fetched, field)
+        try:
+            probe = probe_file(fetched.path, claimed_type=kind)
+        except InvalidMedia as error:
+            raise _invalid(field, str(error)) from None
+        _check_display_time(probe.type, display_time)
+        now = timezone.now()
+        media = Media(
+            fleet=fleet,
+            author=author,
+            name=name or os.path.basename(url.split("?")[0].rstrip("/")) or probe.type,
+            folder=folder,
+            display_time=display_time if probe.type != MediaType.VIDEO else None,
+            source_url=url,
+            refresh_time=refresh_time,
+            validity_time=validity_time,
+            etag=fetched.headers.get("etag", "")[:255],
+            last_modified_header=fetched.headers.get("last-modified", "")[:100],
+            last_successful_update=now,
+            last_checked_at=now,
+            next_refresh_at=now + timedelta(minutes=refresh_time) if refresh_time else None,
+        )
+        _store(media, fetched.path, probe, fetched.sha256, fetched.size)
+    finally:
+        os.unlink(fetched.path)
+    return media
+
+
+def media_refresh(*, media_id: int) -> str:
+    """Re-check a URL media with a conditional request and replace its file when it changed.
+
+    Safe to run twice at once: a lease taken with one UPDATE lets a single run fetch; the others return
+    "busy". Only the refresh's own columns are written, so a concurrent PATCH (name, times) is not lost.
+    On a failure (an error status, a type change, an unreadable file) the old file is kept and the
+    failure recorded. Returns "busy", "unchanged", "updated" or "failed".
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.SIGNAGE_MEDIA_FETCH_TIMEOUT + 60)
+    claimed = (
+        Media.objects.filter(pk=media_id)
+        .exclude(source_url="")
+        .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
+        .update(refresh_lease_until=lease)
+    )
+    if not claimed:
+        return "busy"
+    media = Media.objects.get(pk=media_id)
+    conditional = {}
+    if media.etag:
+        conditional["If-None-Match"] = media.etag
+    if media.last_modified_header:
+        conditional["If-Modified-Since"] = media.last_modified_header
+    changes = {
+        "refresh_lease_until": None,
+        "last_checked_at": now,
+        "next_refresh_at": now + timedelta(minutes=media.refresh_time) if media.refresh_time else None,
+    }
+    outcome, old_files = "unchanged", []
+    try:
+        fetched = fetch(media.source_url, conditional)
+        if fetched.status not in (200, 304):
+            raise FetchError(f"The URL answered HTTP {fetched.status}.")
+        if fetched.status == 200:
+            try:
+                kind = _type_of_response(fetched, "url")
+                if kind != media.type:
+                    raise FetchError(f"The URL now serves a {kind}; a refreshed media must stay a {media.type}.")
+                if fetched.sha256 != media.checksum:
+                    probe = probe_file(fetched.path, claimed_type=media.type)
+                    old_files = [media.file.name, media.thumbnail.name]
+                    changes.update(_saved_files(media, fetched.path, probe, fetched.sha256, fetched.size))
+                    outcome = "updated"
+            except (InvalidMedia, ValidationError) as error:
+                raise FetchError(_message(error)) from None
+            finally:
+                os.unlink(fetched.path)
+            changes["etag"] = fetched.headers.get("etag", "")[:255]
+            changes["last_modified_header"] = fetched.headers.get("last-modified", "")[:100]
+        changes.update(last_successful_update=now, last_error="", last_error_at=None, consecutive_failures=0)
+    except FetchError as error:
+        outcome = "failed"
+        changes.update(last_error=str(error), last_error_at=now, consecutive_failures=media.consecutive_failures + 1)
+    with transaction.atomic():
+        Media.objects.filter(pk=media_id).update(**changes)
+        _delete_files_after_commit(old_files)
+    return outcome
+
+
+def _message(error) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+def _saved_files(media: Media, path: str, probe: Probe, checksum: str, size: int) -> dict:
+    """Write a new file (and thumbnail) for `media` in storage; the columns that point to them."""
+    storage = storages["default"]
+    with open(path, "rb") as source:
+        file_name = storage.save(media.file.field.generate_filename(media, f"media.{probe.extension}"), File(source))
+    thumbnail_name = ""
+    if probe.thumbnail:
+        thumbnail_name = storage.save(
+            media.thumbnail.field.generate_filename(media, "thumbnail.jpg"), ContentFile(probe.thumbnail)
+        )
+    return {
+        "file": file_name,
+        "thumbnail": thumbnail_name,
+        "checksum": checksum,
+        "size": size,
+        "mime_type": probe.mime_type,
+        "width": probe.width,
+        "height": probe.height,
+        "duration": probe.duration,
+        "metadata": probe.metadata,
+    }
+
+
+def media_refresh_due(*, limit: int = 500) -> list[int]:
+    """Ids of URL media whose refresh is due."""
+    now = timezone.now()
+    return list(
+        Media.objects.filter(refresh_time__isnull=False, next_refresh_at__lte=now)
+        .exclude(source_url="")
+        .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
+        .order_by("next_refresh_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+@transaction.atomic
+def media_transform(*, media: Media, x: int, y: int, width: int, height: int, rotation: float = 0) -> Media:
+    """Crop a picture to the frame whose top-left corner is (x, y), then rotate it clockwise by
+    `rotation` degrees. Same media id; new file, checksum and dimensions."""
+    if media.type != MediaType.PICTURE:
+        raise ValidationError(f"Only pictures can be transformed; this media is a {media.type}.", code="invalid")
+    media = Media.objects.select_for_update().get(pk=media.pk)
+    with media.file.open("rb") as source, Image.open(source) as original:
+        image = ImageOps.exif_transpose(original)
+        image_format = original.format or "PNG"
+        if x < 0 or y < 0 or x + width > image.width or y + height > image.height:
+            raise ValidationError(
+                f"The frame {width}x{height} at ({x}, {y}) is outside the {image.width}x{image.height} picture.",
+                code="frame_outside",
+            )
+        result = image.crop((x, y, x + width, y + height))
+        if rotation % 360:
+            if image_format == "JPEG" and result.mode not in ("RGB", "L"):
+                result = result.convert("RGB")
+            result = result.rotate(-rotation, expand=True)
+        out = io.BytesIO()
+        if image_format == "JPEG" and result.mode not in ("RGB", "L"):
+            result = result.convert("RGB")
+        result.save(out, image_format)
+    with tempfile.NamedTemporaryFile(prefix="signage-transform-", delete=False) as temp:
+        temp.write(out.getvalue())
+    try:
+        probe = probe_picture(temp.name, media.mime_type, media.file.name.rsplit(".", 1)[-1])
+        old_files = [media.file.name, media.thumbnail.name]
+        columns = _saved_files(media, temp.name, probe, hashlib.sha256(out.getvalue()).hexdigest(), len(out.getvalue()))
+    finally:
+        os.unlink(temp.name)
+    for column, value in columns.items():
+        setattr(media, column, value)
+    media.save()
+    _delete_files_after_commit(old_files)
+    return media
+
+
+def clean_folder(value: str) -> str:
+    """Reference 000: letters without accents, digits, `-`, `_` and space, `/` between folders."""
+    value = (value or "").strip()
+    if value and not FOLDER.match(value):
+        raise _invalid(
+            "folder",
+            "A folder may contain only letters without accents, digits, '-', '_' and spaces, "
+            "with '/' between folders (e.g. 'main-folder 2/medias/my_images').",
+        )
+    return value
+
+
+def fleet_external_storage(fleet: Fleet):
+    if not fleet.external_storage:
+        raise NoExternalStorage()
+    return storages.create_storage(fleet.external_storage)
+
+
+def media_share_external(*, media: Media, folder: str = "") -> Media:
+    """Copy the media's file into its fleet's external storage, under `folder`."""
+    storage = fleet_external_storage(media.fleet)
+    folder = clean_folder(folder)
+    extension = media.file.name.rsplit(".", 1)[-1]
+    filename = f"{slugify(media.name.rsplit('.', 1)[0]) or media.type}.{extension}"
+    with media.file.open("rb") as source:
+        path = storage.save(f"{folder}/{filename}" if folder else filename, File(source))
+    Media.objects.filter(pk=media.pk).update(external_path=path)
+    media.external_path = path
+    return media
+
+
+def media_update(*, media: Media, values: dict) -> Media:
+    for field, value in values.items():
+        setattr(media, field, value)
+    if media.type != MediaType.VIDEO and not media.display_time:
+        raise _invalid("display_time", f"A {media.type} needs a display_time (seconds).", "required")
+    if "refresh_time" in values:
+        if values["refresh_time"] and not media.source_url:
+            raise _invalid("refresh_time", "Only media created from a URL can be refreshed.")
+        media.next_refresh_at = timezone.now() + timedelta(minutes=media.refresh_time) if media.refresh_time else None
+    media.full_clean(exclude=["file", "thumbnail", "source_url"])
+    media.save(update_fields=[*values, "next_refresh_at", "modified"])
+    return media
+
+
+@transaction.atomic
+def media_delete(*, media: Media) -> None:
+    """Delete a media and its files; refused while a broadcast shows it (its foreign key protects it)."""
+    files = [media.file.name, media.thumbnail.name]
+    try:
+        media.delete()
+    except ProtectedError:
+        raise ValidationError("This media is used by a campaign and cannot be deleted.", code="protected") from None
+    _delete_files_after_commit(files)
