@@ -13,6 +13,7 @@
 
 import hashlib
 import ipaddress
+import os
 import socket
 import tempfile
 import time
@@ -127,7 +128,7 @@ def fetch(url: str, headers: dict | None = None) -> Fetched:
                             out.write(chunk)
                     except (FetchError, httpx.HTTPError) as error:
                         out.close()
-                        _unlink(result.path)
+                        os.unlink(result.path)
                         if isinstance(error, FetchError):
                             raise
                         raise FetchError(f"The URL cannot be fetched ({type(error).__name__}).") from error
@@ -136,12 +137,3 @@ def fetch(url: str, headers: dict | None = None) -> Fetched:
             finally:
                 response.close()
     raise FetchError(f"The URL redirects more than {MAX_REDIRECTS} times.")
-
-
-def _unlink(path: str) -> None:
-    import os
-
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
