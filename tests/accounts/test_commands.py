@@ -107,3 +107,26 @@ def test_screen_admin_changelist_is_scoped_and_has_no_n_plus_one(client, make_me
     assert changelist_queries() == few
     assert client.get("/admin/places/place/").status_code == 200
     assert client.get("/admin/screens/screengroup/").status_code == 200
+
+
+def test_seed_demo_fills_the_media_library():
+    from apps.media.models import Media
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    kinds = sorted(Media.objects.filter(fleet__name="Demo Fleet").values_list("type", flat=True))
+    assert kinds == ["pdf", "picture", "picture", "picture", "video"]
+    video = Media.objects.get(type="video")
+    assert video.duration == pytest.approx(3.0, abs=0.2) and video.thumbnail
+
+
+def test_media_admin_changelist(client, make_member, fleet):
+    from django.contrib.auth.models import Permission
+
+    call_command("seed_demo")
+    staff = make_member(Fleet.objects.get(name="Demo Fleet"), is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="media"))
+    client.force_login(staff)
+    response = client.get("/admin/media/media/")
+    assert response.status_code == 200
+    assert b"Showreel.mp4" in response.content and b"<img src=" in response.content
