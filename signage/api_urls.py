@@ -6,6 +6,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import FleetViewSet, MeView
+from apps.ads.api.views import AdViewSet, BroadcastViewSet
 from apps.media.api.views import MediaViewSet
 from apps.places.api.views import PlaceViewSet
 from apps.screens.api.views import ScreenGroupViewSet, ScreenTypeViewSet, ScreenViewSet
@@ -22,6 +23,8 @@ router.register("screens", ScreenViewSet, basename="screen")
 router.register("screen_groups", ScreenGroupViewSet, basename="screengroup")
 router.register("screen_types", ScreenTypeViewSet, basename="screentype")
 router.register("medias", MediaViewSet, basename="media")
+router.register("ads", AdViewSet, basename="ad")
+router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

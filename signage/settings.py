@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.places",
     "apps.screens",
     "apps.media",
+    "apps.ads",
 ]
 
 MIDDLEWARE = [
@@ -263,4 +264,5 @@ CELERY_TIMEZONE = "UTC"
 # The one beat schedule of the product; apps add their periodic tasks here.
 CELERY_BEAT_SCHEDULE: dict = {
     "media-refresh-due": {"task": "apps.media.tasks.refresh_due_url_media", "schedule": 60.0},
+    "share-of-voice-audit": {"task": "apps.ads.tasks.audit_share_of_voice", "schedule": 3600.0},
 }

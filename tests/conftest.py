@@ -88,3 +88,20 @@ def make_screen(db):
         return Screen.objects.create(fleet=fleet, name=name, **values)
 
     return make
+
+
+@pytest.fixture
+def make_media(db):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.media.services import media_create_from_upload
+    from tests.media import files
+
+    def make(fleet, kind="picture", display_time=10, name=None, seconds=1):
+        content = {"picture": files.picture, "pdf": files.pdf}.get(kind, lambda: files.video(seconds=seconds))()
+        upload = SimpleUploadedFile(name or f"{kind}.bin", content)
+        return media_create_from_upload(
+            fleet=fleet, upload=upload, display_time=None if kind == "video" else display_time, name=name or kind
+        )
+
+    return make

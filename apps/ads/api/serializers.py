@@ -1,0 +1,155 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.models import AdvertiserType, Fleet
+from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField
+
+from ..models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
+from ..services import campaign_create, campaign_update
+from .fields import MediaField, ScreenListField, canonical_screen_id
+
+
+class LoopIndexesField(serializers.JSONField):
+    """`{"<screen url or id>": [1, 5, 10]}`: loop positions per screen, stored by screen id."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, dict):
+            raise serializers.ValidationError('Expected {"<screen url or id>": [positions]}.')
+        indexes = {}
+        for key, positions in data.items():
+            screen_id = canonical_screen_id(key)
+            if screen_id is None:
+                raise serializers.ValidationError(f"'{key}' is not a screen URL or id.")
+            if not isinstance(positions, list) or not all(
+                isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in positions
+            ):
+                raise serializers.ValidationError(
+                    f"The positions of '{key}' must be a list of whole numbers, 0 or more."
+                )
+            indexes[screen_id] = sorted(set(positions))
+        return indexes
+
+
+class BroadcastSerializer(ModelSerializer):
+    ad = ScopedHyperlinkedRelatedField(view_name="ad-detail", queryset=Ad.objects.all())
+    media = MediaField(required=False, allow_null=True)
+    screens = ScreenListField()
+    screens_loop_indexes = LoopIndexesField(required=False)
+    display_periods = serializers.JSONField(required=False)
+    order = serializers.IntegerField(required=False, min_value=0)
+
+    class Meta:
+        model = Broadcast
+        fields = ["url", "id", "ad", "screens", "order", "display_periods", "media", "screens_loop_indexes"]
+        field_queries = {
+            "screens": {"prefetch": ["broadcast_screens"]},
+            "media": {"select": ["media"]},
+        }
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if "broadcast_screens" in values:  # the field reads the ordered links; services take the screens
+            values["screens"] = values.pop("broadcast_screens")
+        return values
+
+
+class NestedBroadcastSerializer(BroadcastSerializer):
+    """A broadcast inside its campaign's payload: no `ad` field, and `url`/`id` only on output."""
+
+    class Meta(BroadcastSerializer.Meta):
+        fields = ["url", "id", "screens", "order", "display_periods", "media", "screens_loop_indexes"]
+
+
+@extend_schema_field({"type": "integer", "nullable": True, "description": "Advertiser type id; on input also its name"})
+class AdvertiserTypeField(serializers.Field):
+    """An advertiser type by id (1) or name ("lessor", any case); output as its id."""
+
+    def to_representation(self, value):
+        return value.pk
+
+    def to_internal_value(self, data):
+        key = str(data).strip().lower()
+        kind = AdvertiserType.objects.filter(**({"pk": key} if key.isdigit() else {"name": key})).first()
+        if kind is None:
+            raise serializers.ValidationError(f"Unknown advertiser type '{data}'.")
+        return kind
+
+
+class AdupdaterSerializer(serializers.Serializer):
+    class Parameters(serializers.Serializer):
+        url = serializers.URLField()
+        geometry = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=2)
+        duration = serializers.IntegerField(min_value=1)
+
+    category = serializers.ChoiceField(choices=["screenshot"])
+    refresh_time = serializers.IntegerField(min_value=60, help_text="Seconds between two screenshots")
+    parameters = Parameters()
+
+
+class AdSerializer(FleetOwnedSerializer):
+    fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", queryset=Fleet.objects.all())
+    broadcasts = NestedBroadcastSerializer(many=True, required=False)
+    screens = serializers.SerializerMethodField(help_text="Every screen of the campaign's broadcasts (read-only)")
+    author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
+    author_origin = AdvertiserTypeField(required=False, allow_null=True)
+    adupdater = AdupdaterSerializer(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=AdStatus.choices, required=False)
+    campaign_type = serializers.ChoiceField(choices=CampaignType.choices, required=False)
+    multimedia_type = serializers.ChoiceField(choices=MultimediaType.choices, required=False)
+
+    class Meta:
+        model = Ad
+        fields = [
+            "url",
+            "id",
+            "name",
+            "fleet",
+            "campaign_startdate",
+            "campaign_enddate",
+            "status",
+            "campaign_type",
+            "multimedia_type",
+            "main_loop",
+            "on_demand",
+            "sliding",
+            "priority",
+            "author",
+            "author_origin",
+            "adupdater",
+            "broadcasts",
+            "screens",
+            "created",
+            "modified",
+        ]
+        field_queries = {
+            "screens": {"prefetch": ["broadcasts__broadcast_screens"]},
+            "author": {"only": ["author"]},
+            "author_origin": {"only": ["author_origin"]},
+        }
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "format": "uri"}})
+    def get_screens(self, ad) -> list[str]:
+        request = self.context.get("request")
+        screen_ids = dict.fromkeys(
+            link.screen_id for broadcast in ad.broadcasts.all() for link in broadcast.broadcast_screens.all()
+        )
+        urls = [reverse("screen-detail", kwargs={"pk": pk}) for pk in screen_ids]
+        return [request.build_absolute_uri(url) if request else url for url in urls]
+
+    def create(self, validated_data):
+        broadcasts = validated_data.pop("broadcasts", None)
+        fleet = validated_data.pop("fleet")
+        return campaign_create(
+            fleet=fleet, author=self.context["request"].user, values=validated_data, broadcasts=broadcasts
+        )
+
+    def update(self, instance, validated_data):
+        broadcasts = validated_data.pop("broadcasts", None)
+        validated_data.pop("fleet", None)
+        return campaign_update(ad=instance, values=validated_data, broadcasts=broadcasts)
+
+
+class GiveSerializer(serializers.Serializer):
+    author = serializers.CharField(help_text="The new author's user id or username")

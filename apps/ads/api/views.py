@@ -1,0 +1,62 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from signage.api.viewsets import ModelViewSet
+
+from .. import services
+from ..filters import AdFilter, BroadcastFilter
+from ..models import Ad, Broadcast
+from .serializers import AdSerializer, BroadcastSerializer, GiveSerializer
+
+
+class AdViewSet(ModelViewSet):
+    """Campaigns with their broadcasts (reference 000 "Campaigns"). Editors and admins write them."""
+
+    queryset = Ad.objects.all()
+    serializer_class = AdSerializer
+    filterset_class = AdFilter
+    ordering_fields = ["name", "campaign_startdate", "campaign_enddate", "priority", "created"]
+    create_roles = delete_roles = ModelViewSet.write_roles
+
+    @extend_schema(request=GiveSerializer, responses={200: AdSerializer})
+    @action(detail=True, methods=["post"])
+    def give(self, request, pk=None):
+        """Hand a share-of-voice campaign to another user with access to its share of voice (final)."""
+        ad = self.get_object()
+        incoming = GiveSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        ad = services.campaign_give(ad=ad, author_key=incoming.validated_data["author"])
+        return Response(self.get_serializer(ad).data)
+
+
+class BroadcastViewSet(ModelViewSet):
+    """Broadcasts (reference 000 "Broadcasts"): only users who may edit the campaign change them."""
+
+    queryset = Broadcast.objects.all()
+    serializer_class = BroadcastSerializer
+    filterset_class = BroadcastFilter
+    ordering_fields = ["order", "created"]
+    create_roles = delete_roles = ModelViewSet.write_roles
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        ad = values.pop("ad")
+        self.require_role(ad.fleet, self.create_roles)
+        broadcast = services.broadcast_save(ad=ad, values=values)
+        return Response(self.get_serializer(broadcast).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        values = dict(serializer.validated_data)
+        if "ad" in values and values.pop("ad") != serializer.instance.ad:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"ad": ["A broadcast cannot move to another campaign."]})
+        serializer.instance = services.broadcast_save(ad=serializer.instance.ad, values=values,
+                                                      broadcast=serializer.instance)  # fmt: skip
+
+    def perform_destroy(self, instance):
+        services.broadcast_delete(broadcast=instance)

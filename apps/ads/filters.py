@@ -1,0 +1,80 @@
+import uuid
+import zoneinfo
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from signage.api.filters import FilterSet, StrictBooleanFilter
+
+from .models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def current_ads_q(fleets) -> Q:
+    """Current campaigns: started (startdate <= today) and not ended (enddate null or >= today), "today"
+    being each fleet's own date in its timezone."""
+    by_zone: dict[str, list[int]] = {}
+    for fleet_id, zone in fleets:
+        by_zone.setdefault(zone, []).append(fleet_id)
+    condition = Q(pk__in=[])
+    for zone, fleet_ids in by_zone.items():
+        today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
+        condition |= Q(fleet_id__in=fleet_ids, campaign_startdate__lte=today) & (
+            Q(campaign_enddate__isnull=True) | Q(campaign_enddate__gte=today)
+        )
+    return condition
+
+
+class AdFilter(FilterSet):
+    search = django_filters.CharFilter(method="exact_search", help_text="Exact: id, name, screen name or slug, group")
+    current = StrictBooleanFilter(method="filter_current")
+    status = django_filters.ChoiceFilter(choices=AdStatus.choices)
+    campaign_type = django_filters.ChoiceFilter(choices=CampaignType.choices)
+    multimedia_type = django_filters.ChoiceFilter(choices=MultimediaType.choices)
+    screen = django_filters.UUIDFilter(field_name="broadcasts__screens", distinct=True)
+
+    class Meta:
+        model = Ad
+        fields = ["name", "fleet", "status", "campaign_type", "multimedia_type", "main_loop", "on_demand", "sliding"]
+
+    def exact_search(self, queryset, name, value):
+        """Reference 000: the search pattern must be an exact match."""
+        condition = (
+            Q(name=value)
+            | Q(broadcasts__screens__name=value)
+            | Q(broadcasts__screens__slug=value)
+            | Q(broadcasts__screens__groups__name=value)
+        )
+        if _uuid(value):
+            condition |= Q(pk=_uuid(value))
+        return queryset.filter(pk__in=Ad.objects.filter(condition).values("pk"))
+
+    def filter_current(self, queryset, name, value):
+        if value is None:
+            return queryset
+        from apps.accounts.models import Fleet
+
+        fleets = Fleet.objects.filter(pk__in=queryset.values("fleet_id")).values_list("pk", "timezone")
+        condition = current_ads_q(fleets)
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class BroadcastFilter(FilterSet):
+    search = django_filters.CharFilter(method="exact_search", help_text="Exact: the broadcast's id or its ad's id")
+    ad = django_filters.UUIDFilter(field_name="ad_id")
+    screen = django_filters.UUIDFilter(field_name="screens", distinct=True)
+
+    class Meta:
+        model = Broadcast
+        fields = ["ad", "screen"]
+
+    def exact_search(self, queryset, name, value):
+        key = _uuid(value)
+        return queryset.filter(Q(pk=key) | Q(ad_id=key)) if key else queryset.none()

@@ -1,0 +1,129 @@
+"""Campaigns ("ads") and their broadcasts: which media play on which screens.
+
+Broadcasts live here with the campaigns they belong to (not in a later app, as SPEC section 2 first
+drew it): a campaign and its broadcasts are written together, replaced together and checked together
+against share-of-voice quotas in one transaction.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from apps.accounts.models import AdvertiserType, Fleet
+from apps.media.models import Media
+from apps.screens.models import Screen
+
+
+class AdStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class CampaignType(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    SOLO = "solo", "Solo (single media)"
+    EVENT = "event", "Event (takes over the loop)"
+
+
+class MultimediaType(models.TextChoices):
+    PLAYLIST = "playlist", "Playlist: every media in order, on every screen"
+    CLONED = "cloned", "Cloned: each media like a campaign of its own"
+    STRETCHED = "stretched", "Stretched: each media on its own screens"
+
+
+class Ad(models.Model):
+    fleet_lookup = "fleet"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="ads")
+    name = models.CharField(max_length=255)
+    campaign_startdate = models.DateField()
+    campaign_enddate = models.DateField(null=True, blank=True, help_text="Empty: open-ended")
+    status = models.CharField(max_length=10, choices=AdStatus.choices, default=AdStatus.ACTIVE)
+    campaign_type = models.CharField(max_length=10, choices=CampaignType.choices, default=CampaignType.STANDARD)
+    multimedia_type = models.CharField(max_length=10, choices=MultimediaType.choices, default=MultimediaType.CLONED)
+    main_loop = models.BooleanField(default=True)
+    on_demand = models.BooleanField(default=False)
+    sliding = models.BooleanField(default=False, help_text="Share of voice: one screen a day, in broadcast order")
+    priority = models.IntegerField(default=0)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ads"
+    )
+    author_origin = models.ForeignKey(
+        AdvertiserType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ads",
+        help_text="Set: a share-of-voice campaign, counted on this advertiser type's quota",
+    )
+    adupdater = models.JSONField(null=True, blank=True, help_text="HTML screenshot campaigns")
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-campaign_startdate", "name", "id"]
+        indexes = [models.Index(fields=["fleet", "campaign_startdate", "campaign_enddate"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_share_of_voice(self) -> bool:
+        return self.author_origin_id is not None
+
+
+class Broadcast(models.Model):
+    """One media of a campaign on a list of screens (in order: a sliding campaign follows it)."""
+
+    fleet_lookup = "ad__fleet"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ad = models.ForeignKey(Ad, on_delete=models.CASCADE, related_name="broadcasts")
+    media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
+    screens = models.ManyToManyField(Screen, through="BroadcastScreen", related_name="broadcasts")
+    order = models.PositiveIntegerField(default=0)
+    display_periods = models.JSONField(default=dict, blank=True)
+    screens_loop_indexes = models.JSONField(
+        default=dict, blank=True, help_text='Loop positions per screen id: {"<screen id>": [1, 5, 10]}'
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ad} #{self.order}"
+
+
+class BroadcastScreen(models.Model):
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="broadcast_screens")
+    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="broadcast_screens")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["broadcast", "screen"], name="unique_broadcast_screen")]
+
+    def __str__(self) -> str:
+        return f"{self.broadcast_id} on {self.screen_id} #{self.position}"
+
+
+class QuotaOverflow(models.Model):
+    """An overflow found by the periodic share-of-voice audit (allocations shrink, videos get longer)."""
+
+    fleet_lookup = "ad__fleet"
+
+    ad = models.ForeignKey(Ad, on_delete=models.CASCADE, related_name="quota_overflows")
+    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="quota_overflows")
+    date = models.DateField(help_text="First day of the overflow")
+    duration = models.FloatField(help_text="Seconds the loop would need for this advertiser type")
+    quota = models.FloatField(help_text="Seconds allocated")
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-detected_at", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.ad} on {self.screen_id} from {self.date}: {self.duration:g}s > {self.quota:g}s"
