@@ -15,8 +15,20 @@ from signage.api.exceptions import DomainError
 from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, MultimediaType, QuotaOverflow
 from .quota import Load, Overflow, first_overflows
 
-MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december"]  # fmt: skip
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 
 
 def _error(field: str, message: str, code: str = "invalid") -> ValidationError:
@@ -201,8 +213,9 @@ def broadcast_save(*, ad: Ad, values: dict, broadcast: Broadcast | None = None) 
         screens = values["screens"]
     else:
         screens = [link.screen for link in broadcast.broadcast_screens.select_related("screen")] if broadcast.pk else []
-    _check_broadcast(ad, {"media": broadcast.media, "screens": screens,
-                          "screens_loop_indexes": broadcast.screens_loop_indexes})  # fmt: skip
+    _check_broadcast(
+        ad, {"media": broadcast.media, "screens": screens, "screens_loop_indexes": broadcast.screens_loop_indexes}
+    )
     broadcast.save()
     if "screens" in values:
         BroadcastScreen.objects.filter(broadcast=broadcast).delete()

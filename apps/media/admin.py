@@ -33,11 +33,30 @@ class MediaAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["fleet"]
     actions = ["refresh_now"]
     readonly_fields = [
-        "preview", "type", "file", "thumbnail", "mime_type", "size", "checksum", "width", "height", "duration",
-        "metadata", "source_url", "etag", "last_modified_header", "last_successful_update", "last_checked_at",
-        "next_refresh_at", "last_error", "last_error_at", "consecutive_failures", "external_path", "created",
+        "preview",
+        "type",
+        "file",
+        "thumbnail",
+        "mime_type",
+        "size",
+        "checksum",
+        "width",
+        "height",
+        "duration",
+        "metadata",
+        "source_url",
+        "etag",
+        "last_modified_header",
+        "last_successful_update",
+        "last_checked_at",
+        "next_refresh_at",
+        "last_error",
+        "last_error_at",
+        "consecutive_failures",
+        "external_path",
+        "created",
         "modified",
-    ]  # fmt: skip
+    ]
     exclude = ["refresh_lease_until"]
 
     @admin.display(description="")
@@ -55,8 +74,11 @@ class MediaAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
         if not media.refresh_time:
             return "—"
         if media.last_error:
-            return format_html('<span style="color:#b00020" title="{}">failing ({})</span>',
-                               media.last_error, media.consecutive_failures)  # fmt: skip
+            return format_html(
+                '<span style="color:#b00020" title="{}">failing ({})</span>',
+                media.last_error,
+                media.consecutive_failures,
+            )
         return f"every {media.refresh_time} min"
 
     @admin.action(description="Refresh the selected URL media now")

@@ -81,8 +81,9 @@ def test_seed_demo_fills_places_and_screens():
     assert Screen.objects.filter(fleet=fleet, active=True, groups__name="Totems").exists()
 
 
-def test_screen_admin_changelist_is_scoped_and_has_no_n_plus_one(client, make_member, fleet, other_fleet, make_screen,
-                                                                   make_place):  # fmt: skip
+def test_screen_admin_changelist_is_scoped_and_has_no_n_plus_one(
+    client, make_member, fleet, other_fleet, make_screen, make_place
+):
     from django.contrib.auth.models import Permission
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

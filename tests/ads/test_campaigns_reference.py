@@ -117,29 +117,72 @@ def test_update_moves_screen2_to_media2_and_adds_screen4(api, screens, medias):
 def test_cloned_and_playlist_need_the_same_screens_everywhere(api, screens, medias):
     s1, s2, s3, _ = screens
     for kind in ("cloned", "playlist"):
-        response = post(api, ADS, {"name": kind, "campaign_startdate": "2017-08-01", "multimedia_type": kind,
-                                   "broadcasts": [{"screens": [url(s1), url(s2)], "media": media_url(medias[0])},
-                                                  {"screens": [url(s3)], "media": media_url(medias[1])}]})  # fmt: skip
+        response = post(
+            api,
+            ADS,
+            {
+                "name": kind,
+                "campaign_startdate": "2017-08-01",
+                "multimedia_type": kind,
+                "broadcasts": [
+                    {"screens": [url(s1), url(s2)], "media": media_url(medias[0])},
+                    {"screens": [url(s3)], "media": media_url(medias[1])},
+                ],
+            },
+        )
         assert response.status_code == 400
-        assert response.json() == {"broadcasts": [{
-            "message": f"All broadcasts of a {kind} campaign must have the same screens.", "code": "invalid"}]}  # fmt: skip
-    response = post(api, ADS, {"name": "s", "campaign_startdate": "2017-08-01", "multimedia_type": "stretched",
-                               "broadcasts": [{"screens": [url(s1)], "media": media_url(medias[0])},
-                                              {"screens": [url(s1)], "media": media_url(medias[1])}]})  # fmt: skip
+        assert response.json() == {
+            "broadcasts": [
+                {"message": f"All broadcasts of a {kind} campaign must have the same screens.", "code": "invalid"}
+            ]
+        }
+    response = post(
+        api,
+        ADS,
+        {
+            "name": "s",
+            "campaign_startdate": "2017-08-01",
+            "multimedia_type": "stretched",
+            "broadcasts": [
+                {"screens": [url(s1)], "media": media_url(medias[0])},
+                {"screens": [url(s1)], "media": media_url(medias[1])},
+            ],
+        },
+    )
     assert response.status_code == 400
     assert not Ad.objects.exists()
 
 
 def test_unchanged_broadcasts_keep_their_id(api, screens, medias):
     s1, s2, *_ = screens
-    ad = post(api, ADS, {"name": "Keep", "campaign_startdate": "2017-08-01", "multimedia_type": "playlist",
-                         "broadcasts": [{"screens": [url(s1), url(s2)], "media": media_url(medias[0])},
-                                        {"screens": [url(s1), url(s2)], "media": media_url(medias[1])}]}).json()  # fmt: skip
+    ad = post(
+        api,
+        ADS,
+        {
+            "name": "Keep",
+            "campaign_startdate": "2017-08-01",
+            "multimedia_type": "playlist",
+            "broadcasts": [
+                {"screens": [url(s1), url(s2)], "media": media_url(medias[0])},
+                {"screens": [url(s1), url(s2)], "media": media_url(medias[1])},
+            ],
+        },
+    ).json()
     ids = {b["media"]: b["id"] for b in ad["broadcasts"]}
-    response = patch(api, ad["url"], {"broadcasts": [
-        {"screens": [url(s2), url(s1)], "media": media_url(medias[1]), "display_periods": {"1": [["08:00", "12:00"]]}},
-        {"screens": [url(s2), url(s1)], "media": media_url(medias[0])},
-    ]})  # fmt: skip
+    response = patch(
+        api,
+        ad["url"],
+        {
+            "broadcasts": [
+                {
+                    "screens": [url(s2), url(s1)],
+                    "media": media_url(medias[1]),
+                    "display_periods": {"1": [["08:00", "12:00"]]},
+                },
+                {"screens": [url(s2), url(s1)], "media": media_url(medias[0])},
+            ]
+        },
+    )
     assert response.status_code == 200, response.content
     after = {b["media"]: b for b in response.json()["broadcasts"]}
     assert {media: b["id"] for media, b in after.items()} == ids
@@ -151,8 +194,12 @@ def test_unchanged_broadcasts_keep_their_id(api, screens, medias):
 
 def test_solo_and_event_campaigns(api, screens, medias):
     for kind in ("solo", "event"):
-        payload = {"name": "Campagne média unique", "campaign_startdate": "2017-08-01", "campaign_type": kind,
-                   "broadcasts": [{"media": media_url(medias[0]), "screens": [url(screens[0])]}]}  # fmt: skip
+        payload = {
+            "name": "Campagne média unique",
+            "campaign_startdate": "2017-08-01",
+            "campaign_type": kind,
+            "broadcasts": [{"media": media_url(medias[0]), "screens": [url(screens[0])]}],
+        }
         response = post(api, ADS, payload)
         assert response.status_code == 201
         assert response.json()["campaign_type"] == kind
@@ -210,8 +257,15 @@ def test_screens_loop_indexes(api, screens, medias):
 
 
 def test_delete_campaign_removes_its_broadcasts(api, screens, medias):
-    ad = post(api, ADS, {"name": "Gone", "campaign_startdate": "2017-08-01",
-                         "broadcasts": [{"media": media_url(medias[0]), "screens": [url(screens[0])]}]}).json()  # fmt: skip
+    ad = post(
+        api,
+        ADS,
+        {
+            "name": "Gone",
+            "campaign_startdate": "2017-08-01",
+            "broadcasts": [{"media": media_url(medias[0]), "screens": [url(screens[0])]}],
+        },
+    ).json()
     response = api.delete(ad["url"], content_type="application/json")
     assert response.status_code == 204
     assert not Ad.objects.exists() and not Broadcast.objects.exists()
@@ -230,8 +284,11 @@ def test_current_filter_example(api, fleet):
     body = api.get(f"{ADS}?current=true&fields=id,name,campaign_startdate,campaign_enddate").json()
     assert body["count"] == 3
     assert sorted(item["name"] for item in body["results"]) == ["Campaign A", "Campaign B", "Ends today"]
-    assert all(set(item) == {"url", "id", "name", "campaign_startdate", "campaign_enddate"} or set(item) == {
-        "id", "name", "campaign_startdate", "campaign_enddate"} for item in body["results"])  # fmt: skip
+    assert all(
+        set(item) == {"url", "id", "name", "campaign_startdate", "campaign_enddate"}
+        or set(item) == {"id", "name", "campaign_startdate", "campaign_enddate"}
+        for item in body["results"]
+    )
     assert api.get(f"{ADS}?current=false").json()["count"] == 2
     assert api.get(ADS).json()["count"] == 5
 
@@ -241,8 +298,15 @@ def test_search_is_exact(api, screens, medias, fleet):
 
     group = ScreenGroup.objects.create(fleet=fleet, name="Lobby")
     group.screens.add(screens[1])
-    ad = post(api, ADS, {"name": "Winter", "campaign_startdate": "2017-08-01",
-                         "broadcasts": [{"media": media_url(medias[0]), "screens": [url(screens[1])]}]}).json()  # fmt: skip
+    ad = post(
+        api,
+        ADS,
+        {
+            "name": "Winter",
+            "campaign_startdate": "2017-08-01",
+            "broadcasts": [{"media": media_url(medias[0]), "screens": [url(screens[1])]}],
+        },
+    ).json()
     post(api, ADS, {"name": "Winter sale", "campaign_startdate": "2017-08-01"})
 
     def found(term):
@@ -261,8 +325,9 @@ def test_search_is_exact(api, screens, medias, fleet):
 
 def test_broadcast_crud_and_search(api, screens, medias):
     ad = post(api, ADS, {"name": "Host", "campaign_startdate": "2017-08-01", "multimedia_type": "stretched"}).json()
-    response = post(api, BROADCASTS, {"ad": ad["url"], "media": media_url(medias[0]),
-                                      "screens": [url(screens[0]), url(screens[1])]})  # fmt: skip
+    response = post(
+        api, BROADCASTS, {"ad": ad["url"], "media": media_url(medias[0]), "screens": [url(screens[0]), url(screens[1])]}
+    )
     assert response.status_code == 201, response.content
     broadcast = response.json()
     assert set(broadcast) == {"url", "id", "ad", "screens", "order", "display_periods", "media", "screens_loop_indexes"}
@@ -279,6 +344,7 @@ def test_broadcast_crud_and_search(api, screens, medias):
 
 
 def test_dates_are_dates(api):
-    response = post(api, ADS, {"name": "Dates", "campaign_startdate": str(date(2026, 1, 1)),
-                               "campaign_enddate": "2026-01-31"})  # fmt: skip
+    response = post(
+        api, ADS, {"name": "Dates", "campaign_startdate": str(date(2026, 1, 1)), "campaign_enddate": "2026-01-31"}
+    )
     assert response.json()["campaign_enddate"] == "2026-01-31"

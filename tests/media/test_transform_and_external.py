@@ -51,8 +51,9 @@ def test_crop_takes_the_frame_from_the_top_left_corner(api):
 
 def test_rotation_is_clockwise(api):
     body = create(api, files.quadrants((200, 100)))
-    response = api.post(f"{BASE}{body['id']}/transform/", {"x": 0, "y": 0, "width": 200, "height": 100,
-                                                          "rotation": 90}, format="json")  # fmt: skip
+    response = api.post(
+        f"{BASE}{body['id']}/transform/", {"x": 0, "y": 0, "width": 200, "height": 100, "rotation": 90}, format="json"
+    )
     assert (response.json()["width"], response.json()["height"]) == (100, 200)
     _, image = opened(body["id"])
     assert image.convert("RGB").getpixel((75, 25)) == (255, 0, 0)  # red, top-left before, is top-right now
@@ -81,8 +82,9 @@ def test_only_pictures_are_transformed(api):
     body = create(api, files.pdf(), name="doc.pdf")
     response = api.post(f"{BASE}{body['id']}/transform/", {"x": 0, "y": 0, "width": 10, "height": 10}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"__all__": [{"message": "Only pictures can be transformed; this media is a pdf.",
-                                            "code": "invalid"}]}  # fmt: skip
+    assert response.json() == {
+        "__all__": [{"message": "Only pictures can be transformed; this media is a pdf.", "code": "invalid"}]
+    }
 
 
 @pytest.fixture

@@ -137,8 +137,10 @@ def test_deactivate_with_reason_then_reactivate(api, screens):
     assert (response.json()["active"], response.json()["deactivation_reason"]) == (True, None)
 
 
-@pytest.mark.parametrize("reason", ["deploy", "has_been_replaced", "lost", "maintenance", "replacement",
-                                    "site_is_closed", "stock", "to_replace"])  # fmt: skip
+@pytest.mark.parametrize(
+    "reason",
+    ["deploy", "has_been_replaced", "lost", "maintenance", "replacement", "site_is_closed", "stock", "to_replace"],
+)
 def test_every_deactivation_reason(api, screens, reason):
     assert patch(api, screens["my"], {"active": False, "deactivation_reason": reason}).status_code == 200
 

@@ -55,8 +55,9 @@ class BroadcastViewSet(ModelViewSet):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError({"ad": ["A broadcast cannot move to another campaign."]})
-        serializer.instance = services.broadcast_save(ad=serializer.instance.ad, values=values,
-                                                      broadcast=serializer.instance)  # fmt: skip
+        serializer.instance = services.broadcast_save(
+            ad=serializer.instance.ad, values=values, broadcast=serializer.instance
+        )
 
     def perform_destroy(self, instance):
         services.broadcast_delete(broadcast=instance)
