@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import AdvertiserType, Fleet
+from apps.screens.api.serializers import WeekHoursField
 from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField
 
 from ..models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
@@ -37,7 +38,7 @@ class BroadcastSerializer(ModelSerializer):
     media = MediaField(required=False, allow_null=True)
     screens = ScreenListField()
     screens_loop_indexes = LoopIndexesField(required=False)
-    display_periods = serializers.JSONField(required=False)
+    display_periods = WeekHoursField(required=False)
     order = serializers.IntegerField(required=False, min_value=0)
 
     class Meta:
