@@ -355,18 +355,20 @@ def quota_error_payload(ad: Ad, screens: list[Screen], overflows: dict[object, O
     return {"__all__": {"message": [message], "code": code, "details": {"quota": quota}}}
 
 
+def campaign_audit(ad: Ad) -> dict:
+    """Record what a campaign overflows now (replacing what was recorded before); returns the overflows."""
+    overflows = quota_overflows(ad, lock=False)[1]
+    with transaction.atomic():
+        QuotaOverflow.objects.filter(ad=ad).delete()
+        QuotaOverflow.objects.bulk_create(
+            QuotaOverflow(ad=ad, screen_id=screen_id, date=item.day, duration=item.duration, quota=item.quota)
+            for screen_id, item in overflows.items()
+        )
+    return overflows
+
+
 def share_of_voice_audit() -> int:
     """Re-check every live share-of-voice campaign (allocations shrink, refreshed videos get longer) and
     record what overflows now. Returns how many overflows were found."""
-    found = 0
     live = Ad.objects.filter(status=AdStatus.ACTIVE, author_origin__isnull=False).select_related("fleet")
-    for ad in live:
-        overflows = quota_overflows(ad, lock=False)[1]
-        with transaction.atomic():
-            QuotaOverflow.objects.filter(ad=ad).delete()
-            QuotaOverflow.objects.bulk_create(
-                QuotaOverflow(ad=ad, screen_id=screen_id, date=item.day, duration=item.duration, quota=item.quota)
-                for screen_id, item in overflows.items()
-            )
-        found += len(overflows)
-    return found
+    return sum(len(campaign_audit(ad)) for ad in live)

@@ -24,7 +24,6 @@ import httpx
 from django.conf import settings
 
 MAX_REDIRECTS = 5
-CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
@@ -42,10 +41,33 @@ class Fetched:
     head: bytes = b""  # the first 1024 bytes
 
 
+# IPv6 prefixes that lead to IPv4 hosts through a translator: judged as the IPv4 address they carry.
+NAT64 = [ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48")]
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in IPV4_COMPATIBLE or any(ip in network for network in NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) >> 32 == 0xFFFF0000:  # ::ffff:0:a.b.c.d, the IPv4-translated form
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _address_allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return _address_allowed(str(embedded))
     return ip.is_global and not ip.is_multicast
 
 
@@ -66,27 +88,35 @@ def _resolve(host: str, port: int) -> str:
 
 
 def _pinned_request(client: httpx.Client, url: str, headers: dict) -> httpx.Request:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    try:
+        parts = urlsplit(url)
+        scheme, hostname, explicit_port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError as error:
+        raise FetchError("The URL is malformed.") from error
+    if scheme not in ("http", "https"):
         raise FetchError("Only http and https URLs can be fetched.")
-    if not parts.hostname:
+    if not hostname:
         raise FetchError("The URL has no host.")
     if parts.username or parts.password:
         raise FetchError("URLs with credentials are refused.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as error:
-        raise FetchError("The URL's port is invalid.") from error
-    address = _resolve(parts.hostname, port)
+        host = hostname if ":" in hostname else hostname.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise FetchError("The URL's host name is invalid.") from error
+    port = explicit_port or (443 if scheme == "https" else 80)
+    address = _resolve(host, port)
     literal = f"[{address}]" if ":" in address else address
-    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
-    host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-    return client.build_request(
-        "GET",
-        pinned,
-        headers={**headers, "Host": host_header},
-        extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
-    )
+    try:
+        pinned = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+        host_header = (f"[{host}]" if ":" in host else host) + (f":{explicit_port}" if explicit_port else "")
+        return client.build_request(
+            "GET",
+            pinned,
+            headers={**headers, "Host": host_header},
+            extensions={"sni_hostname": host} if scheme == "https" else {},
+        )
+    except (ValueError, UnicodeError, httpx.InvalidURL) as error:
+        raise FetchError("The URL is malformed.") from error
 
 
 def fetch(url: str, headers: dict | None = None) -> Fetched:
@@ -97,6 +127,8 @@ def fetch(url: str, headers: dict | None = None) -> Fetched:
     limit = settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
+            if time.monotonic() > deadline:
+                raise FetchError("Fetching the URL took too long.")
             request = _pinned_request(client, url, {"User-Agent": "Signage media fetcher", **(headers or {})})
             try:
                 response = client.send(request, stream=True)
@@ -116,7 +148,9 @@ def fetch(url: str, headers: dict | None = None) -> Fetched:
                 with tempfile.NamedTemporaryFile(prefix="signage-fetch-", delete=False) as out:
                     result.path = out.name
                     try:
-                        for chunk in response.iter_bytes(CHUNK):
+                        # iter_bytes() without a size yields each read as it arrives, so the deadline
+                        # is checked on every read: a server trickling bytes cannot hold a worker.
+                        for chunk in response.iter_bytes():
                             result.size += len(chunk)
                             if result.size > limit:
                                 raise FetchError(f"The file is larger than the {limit} bytes accepted.")

@@ -180,9 +180,10 @@ def media_refresh(*, media_id: int) -> str:
     """Re-check a URL media with a conditional request and replace its file when it changed.
 
     Safe to run twice at once: a lease taken with one UPDATE lets a single run fetch; the others return
-    "busy". Only the refresh's own columns are written, so a concurrent PATCH (name, times) is not lost.
-    On a failure (an error status, a type change, an unreadable file) the old file is kept and the
-    failure recorded. Returns "busy", "unchanged", "updated" or "failed".
+    "busy". Only the refresh's own columns are written, so a concurrent PATCH (name, times) is not lost,
+    and only if the file did not change meanwhile (a transform or a deletion wins: "superseded"). On a
+    failure (an error status, a type change, an unreadable file) the old file is kept and the failure
+    recorded. Returns "busy", "unchanged", "updated", "failed" or "superseded".
     """
     now = timezone.now()
     lease = now + timedelta(seconds=settings.SIGNAGE_MEDIA_FETCH_TIMEOUT + 60)
@@ -205,7 +206,7 @@ def media_refresh(*, media_id: int) -> str:
         "last_checked_at": now,
         "next_refresh_at": now + timedelta(minutes=media.refresh_time) if media.refresh_time else None,
     }
-    outcome, old_files = "unchanged", []
+    outcome, old_files, new_files = "unchanged", [], []
     try:
         fetched = fetch(media.source_url, conditional)
         if fetched.status not in (200, 304):
@@ -219,6 +220,7 @@ def media_refresh(*, media_id: int) -> str:
                     probe = probe_file(fetched.path, claimed_type=media.type)
                     old_files = [media.file.name, media.thumbnail.name]
                     changes.update(_saved_files(media, fetched.path, probe, fetched.sha256, fetched.size))
+                    new_files = [changes["file"], changes["thumbnail"]]
                     outcome = "updated"
             except (InvalidMedia, ValidationError) as error:
                 raise FetchError(_message(error)) from None
@@ -230,8 +232,17 @@ def media_refresh(*, media_id: int) -> str:
     except FetchError as error:
         outcome = "failed"
         changes.update(last_error=str(error), last_error_at=now, consecutive_failures=media.consecutive_failures + 1)
+    except BaseException:
+        Media.objects.filter(pk=media_id).update(refresh_lease_until=None)  # let the next run try again
+        raise
     with transaction.atomic():
-        Media.objects.filter(pk=media_id).update(**changes)
+        # Written only if the file is still the one this run started from: a transform or a deletion
+        # meanwhile wins, and this run's new files are removed instead of the old ones.
+        written = Media.objects.filter(pk=media_id, file=media.file.name).update(**changes)
+        if not written:
+            _delete_files_after_commit(new_files)
+            Media.objects.filter(pk=media_id).update(refresh_lease_until=None)
+            return "superseded"
         _delete_files_after_commit(old_files)
     return outcome
 
@@ -302,7 +313,10 @@ def media_transform(*, media: Media, x: int, y: int, width: int, height: int, ro
     with tempfile.NamedTemporaryFile(prefix="signage-transform-", delete=False) as temp:
         temp.write(out.getvalue())
     try:
-        probe = probe_picture(temp.name, media.mime_type, media.file.name.rsplit(".", 1)[-1])
+        try:
+            probe = probe_picture(temp.name, media.mime_type, media.file.name.rsplit(".", 1)[-1])
+        except InvalidMedia as error:
+            raise ValidationError(str(error), code="invalid") from None
         old_files = [media.file.name, media.thumbnail.name]
         columns = _saved_files(media, temp.name, probe, hashlib.sha256(out.getvalue()).hexdigest(), len(out.getvalue()))
     finally:

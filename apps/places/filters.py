@@ -1,6 +1,7 @@
 import django_filters
 
-from signage.api.filters import FilterSet
+from apps.accounts.models import Fleet
+from signage.api.filters import FilterSet, ModelChoiceFilter
 
 from .models import Place
 
@@ -9,7 +10,7 @@ class PlaceFilter(FilterSet):
     """Reference 000 "Filter places": name partial and case-insensitive, the rest exact."""
 
     name = django_filters.CharFilter(lookup_expr="icontains")
-    exclusive_fleet = django_filters.NumberFilter(field_name="exclusive_fleet_id")
+    exclusive_fleet = ModelChoiceFilter(queryset=Fleet.objects.all())
 
     class Meta:
         model = Place

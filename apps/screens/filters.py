@@ -1,9 +1,9 @@
 import django_filters
 
 from apps.places.models import Place
-from signage.api.filters import FilterSet
+from signage.api.filters import FilterSet, ModelChoiceFilter
 
-from .models import DeactivationReason, Screen
+from .models import DeactivationReason, Screen, ScreenGroup
 
 
 class ScreenFilter(FilterSet):
@@ -19,8 +19,8 @@ class ScreenFilter(FilterSet):
     region = django_filters.CharFilter(field_name="place__region")
     country = django_filters.CharFilter(field_name="place__country")
     google_place_id = django_filters.CharFilter(field_name="place__google_place_id")
-    group = django_filters.NumberFilter(field_name="groups", distinct=True)
-    place = django_filters.ModelChoiceFilter(queryset=Place.objects.all())
+    group = ModelChoiceFilter(field_name="groups", queryset=ScreenGroup.objects.all(), distinct=True)
+    place = ModelChoiceFilter(queryset=Place.objects.all())
 
     class Meta:
         model = Screen

@@ -2,8 +2,11 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django_filters import fields as filter_fields
 from django_filters import rest_framework as drf_filters
 from rest_framework import filters
+
+from apps.accounts import scoping
 
 
 class StrictBooleanField(forms.Field):
@@ -23,14 +26,57 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+INTEGER_KEYS = (
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+    "SmallIntegerField",
+)
+MAX_ID = 2**63 - 1
+
+
+class BoundedModelChoiceField(filter_fields.ModelChoiceField):
+    """Refuses an integer id that no row can have before asking the database (SQLite overflows on one)."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and self.queryset.model._meta.pk.get_internal_type() in INTEGER_KEYS:
+            text = str(value)
+            if not text.isdigit() or int(text) > MAX_ID:
+                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = BoundedModelChoiceField
+
+
 class FilterSet(drf_filters.FilterSet):
-    """Base of every filter set: strict booleans, ISO 8601 datetimes (2026-01-22T12:59:39Z)."""
+    """Base of every filter set: strict booleans, ISO 8601 datetimes (2026-01-22T12:59:39Z), and filters on
+    related objects limited to the user's fleets (another fleet's object is as unknown as a missing one,
+    so a filter does not reveal that it exists)."""
 
     FILTER_DEFAULTS = {
         **drf_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
         models.DateTimeField: {"filter_class": django_filters.IsoDateTimeFilter},
+        models.ForeignKey: {
+            **drf_filters.FilterSet.FILTER_DEFAULTS[models.ForeignKey],
+            "filter_class": ModelChoiceFilter,
+        },
     }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)  # self.filters is this instance's own copy
+        user = getattr(self.request, "user", None)
+        for item in self.filters.values():
+            queryset = getattr(item, "queryset", None)
+            if isinstance(queryset, models.QuerySet) and getattr(queryset.model, "fleet_lookup", None):
+                item.queryset = scoping.scope_queryset(queryset, user)
 
 
 class DjangoFilterBackend(drf_filters.DjangoFilterBackend):

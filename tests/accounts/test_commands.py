@@ -131,3 +131,26 @@ def test_media_admin_changelist(client, make_member, fleet):
     response = client.get("/admin/media/media/")
     assert response.status_code == 200
     assert b"Showreel.mp4" in response.content and b"<img src=" in response.content
+
+
+def test_seed_demo_creates_campaigns_of_each_kind(client, fleet, make_member):
+    from django.contrib.auth.models import Permission
+
+    from apps.ads.models import Ad
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    ads = Ad.objects.filter(fleet__name="Demo Fleet")
+    assert ads.count() == 8
+    assert set(ads.values_list("campaign_type", flat=True)) == {"standard", "solo", "event"}
+    assert set(ads.values_list("multimedia_type", flat=True)) >= {"cloned", "playlist", "stretched"}
+    assert (
+        ads.filter(author_origin__isnull=False, sliding=True).exists() and ads.filter(adupdater__isnull=False).exists()
+    )
+    staff = make_member(Fleet.objects.get(name="Demo Fleet"), is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="ads"))
+    client.force_login(staff)
+    assert client.get("/admin/ads/ad/?current=yes").status_code == 200
+    ad = ads.get(name="Menu playlist")
+    assert client.get(f"/admin/ads/ad/{ad.pk}/change/").status_code == 200
+    assert client.get("/admin/ads/quotaoverflow/").status_code == 200

@@ -1,5 +1,7 @@
 """The fetcher refuses non-public destinations by default (MEDIA_FETCH_ALLOW_PRIVATE_NETWORKS unset)."""
 
+import time
+
 import pytest
 from werkzeug import Response
 
@@ -88,3 +90,49 @@ def test_the_api_answers_400_and_stores_nothing(api):
         assert response.status_code == 400
         assert response.json()["url_origin"][0]["code"] == "invalid"
     assert not Media.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::7f00:1]/x",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/x",  # NAT64 of 169.254.169.254
+        "http://[2002:7f00:1::]/x",  # 6to4 of 127.0.0.1
+        "http://[::127.0.0.1]/x",  # IPv4-compatible
+        "http://[::ffff:0:7f00:1]/x",  # IPv4-translated
+        "http://[fec0::1]/x",  # site-local
+    ],
+)
+def test_ipv6_forms_that_carry_a_private_ipv4_are_refused(url):
+    with pytest.raises(FetchError, match="non-public address"):
+        fetch(url)
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://[x]/", "http://exa mple.com:99999/", "http://a..b/"])
+def test_malformed_urls_are_fetch_errors(url):
+    with pytest.raises(FetchError):
+        fetch(url)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://[x]/", "http://bücher.invalid/x.png"])
+def test_malformed_and_international_urls_are_400_through_the_api(api, url):
+    response = api.post("/api/management/v2/medias/", {"url_origin": url, "display_time": 5}, format="json")
+    assert response.status_code == 400
+    assert "url_origin" in response.json()
+
+
+def test_a_server_trickling_bytes_is_cut_at_the_deadline(httpserver, settings):
+    settings.SIGNAGE_MEDIA_FETCH_ALLOW_PRIVATE = True
+    settings.SIGNAGE_MEDIA_FETCH_TIMEOUT = 1
+
+    def trickle():
+        for _ in range(20):
+            time.sleep(0.25)
+            yield b"x"
+
+    httpserver.expect_request("/slow").respond_with_response(Response(trickle(), content_type="image/png"))
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="took too long"):
+        fetch(httpserver.url_for("/slow"))
+    assert time.monotonic() - started < 2.5

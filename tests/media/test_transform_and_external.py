@@ -138,3 +138,13 @@ def test_a_fleet_without_external_storage_is_403(api, fleet, settings):
     )
     assert response.status_code == 403
     assert Media.objects.count() == 1
+
+
+def test_a_transform_past_the_pixel_limit_is_400(api, settings):
+    body = create(api, files.quadrants((200, 150)))
+    settings.SIGNAGE_MEDIA_MAX_PIXELS = 15_000
+    frame = {"x": 0, "y": 0, "width": 100, "height": 100, "rotation": 45}
+    response = api.post(f"{BASE}{body['id']}/transform/", frame, format="json")
+    assert response.status_code == 400
+    assert "too large" in response.json()["__all__"][0]["message"]
+    assert Media.objects.get(pk=body["id"].split("-")[1]).checksum == body["checksum"]

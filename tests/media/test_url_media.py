@@ -271,3 +271,37 @@ def test_lease_blocks_a_second_run(refreshed, origin):
     Media.objects.filter(pk=media.pk).update(refresh_lease_until=timezone.now() + timedelta(minutes=1))
     assert media_refresh(media_id=media.pk) == "busy"
     assert len(origin.log) == 1  # only the creation fetched
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("meanwhile", ["delete", "transform"])
+def test_a_refresh_loses_to_a_deletion_or_transform_meanwhile(origin, fleet, make_member, settings, meanwhile):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"JWT {AccessToken.for_user(make_member(fleet))}")
+    media_id = int(post(client, {"display_time": 5, "url": origin.url, "refresh_time": 1}).json()["id"].split("-")[1])
+    origin.change(files.picture(fmt="PNG", size=(40, 40)))
+
+    def act():
+        from django.db import connection
+
+        path = f"{BASE}picture-{media_id}/"
+        if meanwhile == "delete":
+            assert client.delete(path).status_code == 204
+        else:
+            frame = {"x": 0, "y": 0, "width": 10, "height": 10}
+            assert client.post(f"{path}transform/", frame, format="json").status_code == 200
+        connection.close()
+
+    origin.on_request = act
+    assert media_refresh(media_id=media_id) == "superseded"
+    media = Media.objects.filter(pk=media_id).first()
+    root = settings.MEDIA_ROOT
+    on_disk = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    if meanwhile == "delete":
+        assert media is None and on_disk == []
+    else:
+        assert (media.width, media.height) == (10, 10)
+        assert on_disk == sorted([media.file.name, media.thumbnail.name])
