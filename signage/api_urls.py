@@ -2,11 +2,12 @@
 are served too (signage.middleware.ApiTrailingSlashMiddleware), as reference 000's own curl example
 calls /api/management/v2/screens."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import FleetViewSet, MeView
 from apps.ads.api.views import AdViewSet, BroadcastViewSet
+from apps.broadcasts.api.views import ScreenLoopView
 from apps.media.api.views import MediaViewSet
 from apps.places.api.views import PlaceViewSet
 from apps.screens.api.views import ScreenGroupViewSet, ScreenTypeViewSet, ScreenViewSet
@@ -26,7 +27,11 @@ router.register("medias", MediaViewSet, basename="media")
 router.register("ads", AdViewSet, basename="ad")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 
+UUID = r"[0-9a-fA-F-]{32,36}"
+
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
+    # Views of higher apps on lower apps' resources, composed here so that no app imports one above it.
+    re_path(rf"^screens/(?P<pk>{UUID})/loop/$", ScreenLoopView.as_view(), name="screen-loop"),
     *router.urls,
 ]

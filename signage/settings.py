@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.screens",
     "apps.media",
     "apps.ads",
+    "apps.broadcasts",
 ]
 
 MIDDLEWARE = [

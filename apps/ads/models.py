@@ -47,6 +47,9 @@ class Ad(models.Model):
     on_demand = models.BooleanField(default=False)
     sliding = models.BooleanField(default=False, help_text="Share of voice: one screen a day, in broadcast order")
     priority = models.IntegerField(default=0)
+    emergency = models.BooleanField(
+        default=False, help_text="An event campaign flagged as an emergency: players get it as an alert"
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ads"
     )

@@ -116,6 +116,7 @@ class AdSerializer(FleetOwnedSerializer):
             "on_demand",
             "sliding",
             "priority",
+            "emergency",
             "author",
             "author_origin",
             "adupdater",

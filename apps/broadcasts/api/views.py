@@ -1,0 +1,80 @@
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import scoping
+from apps.screens.models import Screen
+
+from ..loop import loop_for_screen
+
+
+def _entry_schema():
+    return inline_serializer(
+        name="LoopEntry",
+        many=True,
+        fields={
+            "position": serializers.IntegerField(),
+            "media": serializers.URLField(),
+            "media_id": serializers.CharField(),
+            "duration": serializers.FloatField(),
+            "broadcast": serializers.URLField(),
+            "ad": serializers.URLField(),
+            "ad_name": serializers.CharField(),
+        },
+    )
+
+
+class ScreenLoopView(APIView):
+    """What a screen plays at an instant (`at`, ISO 8601; default now), in order."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="ISO 8601 datetime, e.g. 2026-01-22T12:00:00Z")],
+        responses=inline_serializer(
+            name="Loop",
+            fields={
+                "screen": serializers.URLField(),
+                "at": serializers.DateTimeField(),
+                "total_duration": serializers.FloatField(),
+                "entries": _entry_schema(),
+            },
+        ),
+        operation_id="screens_loop_retrieve",
+    )
+    def get(self, request, pk):
+        screen = get_object_or_404(scoping.scope_queryset(Screen.objects.all(), request.user), pk=pk)
+        at = timezone.now()
+        if "at" in request.query_params:
+            at = parse_datetime(request.query_params["at"]) if request.query_params["at"] else None
+            if at is None or at.tzinfo is None:
+                raise ValidationError({"at": ["Expected an ISO 8601 datetime with a timezone."]})
+        entries = loop_for_screen(screen, at)
+
+        def link(name, **kwargs):
+            from django.urls import reverse
+
+            return request.build_absolute_uri(reverse(name, kwargs=kwargs))
+
+        return Response(
+            {
+                "screen": link("screen-detail", pk=screen.pk),
+                "at": at.isoformat(),
+                "total_duration": sum(entry.duration for entry in entries),
+                "entries": [
+                    {
+                        "position": entry.position,
+                        "media": link("media-detail", pk=f"{entry.media_type}-{entry.media_id}"),
+                        "media_id": f"{entry.media_type}-{entry.media_id}",
+                        "duration": entry.duration,
+                        "broadcast": link("broadcast-detail", pk=entry.broadcast_id),
+                        "ad": link("ad-detail", pk=entry.ad_id),
+                        "ad_name": entry.ad_name,
+                    }
+                    for entry in entries
+                ],
+            }
+        )

@@ -1,0 +1,210 @@
+"""The loop: what a screen plays at an instant (SPEC section 7).
+
+`build_loop` is pure: a screen, an instant and the candidate broadcasts in, the ordered entries out, so
+its rules are tested without a database. `candidates_for_screens` is the one query phase (two queries for
+any number of screens and campaigns).
+
+Rules, in the screen's timezone:
+1. nothing for an inactive screen, nothing outside its opening hours;
+2. a broadcast plays if its campaign is active, current today and in the main loop, its display periods
+   match now, its media is still valid, and (sliding campaigns) today is this screen's day;
+3. while an event campaign plays on the screen, only event campaigns play (highest priority first);
+4. broadcasts with loop indexes for this screen take those positions (an index missing is +infinity);
+   the others follow, a playlist campaign's media together in broadcast order; ties go to the higher
+   priority, then the older campaign, then the broadcast order.
+"""
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from apps.ads.models import AdStatus, Broadcast, CampaignType, MultimediaType
+from apps.screens.hours import is_open
+
+INFINITY = float("inf")
+
+
+@dataclass(frozen=True)
+class ScreenState:
+    id: object
+    active: bool
+    timezone: str
+    opening_hours: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    broadcast_id: object
+    ad_id: object
+    ad_name: str
+    media_id: int | None
+    media_type: str | None
+    duration: float
+    file_hash: str
+    size: int
+    status: str
+    campaign_type: str
+    multimedia_type: str
+    main_loop: bool
+    start: date
+    end: date | None
+    priority: int
+    ad_created: datetime
+    order: int
+    display_periods: dict = field(hash=False)
+    loop_indexes: dict = field(hash=False)  # screen id (str) -> positions
+    valid_until: datetime | None = None
+    sliding_order: tuple = ()  # screen ids, one a day, for sliding campaigns
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    position: int
+    broadcast_id: object
+    ad_id: object
+    ad_name: str
+    media_id: int
+    media_type: str
+    duration: float
+    file_hash: str
+    size: int
+
+
+def local_time(screen: ScreenState, at: datetime) -> datetime:
+    return at.astimezone(zoneinfo.ZoneInfo(screen.timezone or "UTC"))
+
+
+def plays_on(candidate: Candidate, screen: ScreenState, at: datetime) -> bool:
+    """Whether the broadcast is in the screen's loop at `at` (rule 2)."""
+    now = local_time(screen, at)
+    today = now.date()
+    if candidate.status != AdStatus.ACTIVE or not candidate.main_loop or candidate.media_id is None:
+        return False
+    if candidate.start > today or (candidate.end is not None and candidate.end < today):
+        return False
+    if candidate.valid_until is not None and candidate.valid_until <= at:
+        return False
+    if candidate.sliding_order:
+        turn = (today - candidate.start).days % len(candidate.sliding_order)
+        if str(candidate.sliding_order[turn]) != str(screen.id):
+            return False
+    return is_open(candidate.display_periods, now.isoweekday(), now.time())
+
+
+def build_loop(screen: ScreenState, at: datetime, candidates: list[Candidate]) -> list[Entry]:
+    """The ordered loop of `screen` at `at` (an aware datetime)."""
+    if not screen.active:
+        return []
+    now = local_time(screen, at)
+    if screen.opening_hours and not is_open(screen.opening_hours, now.isoweekday(), now.time()):
+        return []
+    playing = [candidate for candidate in candidates if plays_on(candidate, screen, at)]
+    events = [candidate for candidate in playing if candidate.campaign_type == CampaignType.EVENT]
+    if events:
+        playing = events
+    key = str(screen.id)
+
+    def rank(candidate: Candidate):
+        return (
+            -candidate.priority,
+            candidate.ad_created,
+            str(candidate.ad_id),
+            candidate.order,
+            str(candidate.broadcast_id),
+        )
+
+    placed: list[tuple] = []  # (loop index, group rank, member rank, candidate)
+    for candidate in playing:
+        indexes = candidate.loop_indexes.get(key)
+        if indexes:
+            placed += [(index, rank(candidate), (), candidate) for index in indexes]
+            continue
+        if candidate.multimedia_type == MultimediaType.PLAYLIST:
+            # A playlist's media stay together, in broadcast order, where the campaign ranks.
+            group = (-candidate.priority, candidate.ad_created, str(candidate.ad_id))
+            placed.append((INFINITY, group, (candidate.order, str(candidate.broadcast_id)), candidate))
+        else:
+            placed.append((INFINITY, rank(candidate), (), candidate))
+    placed.sort(key=lambda item: (item[0], item[1], item[2]))
+    return [
+        Entry(
+            position=position,
+            broadcast_id=candidate.broadcast_id,
+            ad_id=candidate.ad_id,
+            ad_name=candidate.ad_name,
+            media_id=candidate.media_id,
+            media_type=candidate.media_type,
+            duration=candidate.duration,
+            file_hash=candidate.file_hash,
+            size=candidate.size,
+        )
+        for position, (_, _, _, candidate) in enumerate(placed)
+    ]
+
+
+# --- the query phase ----------------------------------------------------------------------------------
+
+
+def _candidate(broadcast: Broadcast, screen_ids: list) -> Candidate:
+    ad, media = broadcast.ad, broadcast.media
+    return Candidate(
+        broadcast_id=broadcast.pk,
+        ad_id=ad.pk,
+        ad_name=ad.name,
+        media_id=media.pk if media else None,
+        media_type=media.type if media else None,
+        duration=float(media.play_duration or 0) if media else 0.0,
+        file_hash=media.checksum if media else "",
+        size=media.size if media else 0,
+        status=ad.status,
+        campaign_type=ad.campaign_type,
+        multimedia_type=ad.multimedia_type,
+        main_loop=ad.main_loop,
+        start=ad.campaign_startdate,
+        end=ad.campaign_enddate,
+        priority=ad.priority,
+        ad_created=ad.created,
+        order=broadcast.order,
+        display_periods=broadcast.display_periods or {},
+        loop_indexes=broadcast.screens_loop_indexes or {},
+        valid_until=media.valid_until if media else None,
+        sliding_order=tuple(str(screen_id) for screen_id in screen_ids) if ad.sliding else (),
+        emergency=ad.campaign_type == CampaignType.EVENT and ad.emergency,
+    )
+
+
+def candidates_for_screens(screen_ids, day_from: date, day_to: date) -> dict[str, list[Candidate]]:
+    """The broadcasts that may play on these screens between two dates, per screen id. Two queries."""
+    broadcasts = (
+        Broadcast.objects.filter(
+            broadcast_screens__screen_id__in=list(screen_ids),
+            ad__status=AdStatus.ACTIVE,
+            ad__campaign_startdate__lte=day_to,
+            media__isnull=False,
+        )
+        .exclude(ad__campaign_enddate__lt=day_from)
+        .distinct()
+        .select_related("ad", "media")
+        .prefetch_related("broadcast_screens")
+    )
+    wanted = {str(screen_id) for screen_id in screen_ids}
+    per_screen: dict[str, list[Candidate]] = {key: [] for key in wanted}
+    for broadcast in broadcasts:
+        linked = [link.screen_id for link in broadcast.broadcast_screens.all()]
+        candidate = _candidate(broadcast, linked)
+        for screen_id in linked:
+            if str(screen_id) in wanted:
+                per_screen[str(screen_id)].append(candidate)
+    return per_screen
+
+
+def screen_state(screen) -> ScreenState:
+    return ScreenState(screen.pk, screen.active, screen.timezone, screen.opening_hours or {})
+
+
+def loop_for_screen(screen, at: datetime) -> list[Entry]:
+    """The loop of a screen (a model instance) at `at`: the query phase, then the pure builder."""
+    today = local_time(screen_state(screen), at).date()
+    candidates = candidates_for_screens([screen.pk], today - timedelta(days=1), today + timedelta(days=1))
+    return build_loop(screen_state(screen), at, candidates[str(screen.pk)])
