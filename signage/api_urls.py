@@ -8,6 +8,8 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts.api.views import FleetViewSet, MeView
 from apps.ads.api.views import AdViewSet, BroadcastViewSet
 from apps.broadcasts.api.views import ScreenLoopView
+from apps.devices.api.views import DeviceViewSet
+from apps.devices.remote import AdRemoteCallUrlsView, ScreenRemoteUrlView
 from apps.media.api.views import MediaViewSet
 from apps.places.api.views import PlaceViewSet
 from apps.screens.api.views import ScreenGroupViewSet, ScreenTypeViewSet, ScreenViewSet
@@ -26,6 +28,7 @@ router.register("screen_types", ScreenTypeViewSet, basename="screentype")
 router.register("medias", MediaViewSet, basename="media")
 router.register("ads", AdViewSet, basename="ad")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
+router.register("devices", DeviceViewSet, basename="device")
 
 UUID = r"[0-9a-fA-F-]{32,36}"
 
@@ -33,5 +36,7 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     # Views of higher apps on lower apps' resources, composed here so that no app imports one above it.
     re_path(rf"^screens/(?P<pk>{UUID})/loop/$", ScreenLoopView.as_view(), name="screen-loop"),
+    re_path(rf"^screens/(?P<pk>{UUID})/remote_url/$", ScreenRemoteUrlView.as_view(), name="screen-remote-url"),
+    re_path(rf"^ads/(?P<pk>{UUID})/remote_call_urls/$", AdRemoteCallUrlsView.as_view(), name="ad-remote-call-urls"),
     *router.urls,
 ]

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "apps.media",
     "apps.ads",
     "apps.broadcasts",
+    "apps.devices",
+    "apps.stats",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +239,8 @@ SIGNAGE_RATE_LIMITS = [
     # Not in the reference: obtaining tokens is limited per client IP, against password guessing.
     ("get_jwt_token", ["*"], 2000, 200),
     ("oauth", ["POST"], 2000, 200),
+    # Players, per device: a heartbeat every few seconds at most, and their playlists and stats.
+    ("device", ["*"], 200000, 20000),
     ("*", ["*"], 100000, 100000),
 ]
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is ignored and
@@ -254,6 +258,16 @@ SIGNAGE_MEDIA_FETCH_TIMEOUT = int(os.environ.get("MEDIA_FETCH_TIMEOUT", "60"))  
 SIGNAGE_MEDIA_FETCH_ALLOW_PRIVATE = env_bool("MEDIA_FETCH_ALLOW_PRIVATE_NETWORKS")
 SIGNAGE_MEDIA_DEFAULT_DISPLAY_TIME = 10  # seconds, for pictures shared to external storage without one
 
+# --- Players ------------------------------------------------------------------------------------------
+
+SIGNAGE_PAIRING_CODE_TTL = int(os.environ.get("PAIRING_CODE_TTL", "900"))  # seconds a pairing code lives
+SIGNAGE_PAIRING_ATTEMPTS = int(os.environ.get("PAIRING_ATTEMPTS_PER_MINUTE", "5"))  # wrong codes per user / IP
+SIGNAGE_DEVICE_LOOKAHEAD_HOURS = 48  # players pre-load what plays within this window
+SIGNAGE_DOWNLOAD_URL_TTL = 24 * 3600  # seconds a signed download URL stays valid
+SIGNAGE_DEVICE_OFFLINE_FACTOR = 1.5  # heartbeat intervals without news before a device is offline
+SIGNAGE_REMOTE_URL_MAX_AGE = 30 * 24 * 3600  # seconds a remote page or remote call URL stays valid
+RATELIMIT_USE_CACHE = "default"
+
 # --- Celery ------------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -266,4 +280,5 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "media-refresh-due": {"task": "apps.media.tasks.refresh_due_url_media", "schedule": 60.0},
     "share-of-voice-audit": {"task": "apps.ads.tasks.audit_share_of_voice", "schedule": 3600.0},
+    "devices-mark-offline": {"task": "apps.devices.tasks.mark_devices_offline", "schedule": 30.0},
 }

@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider.views import TokenView
 
 from apps.accounts.api.auth_views import ObtainJSONWebToken, RefreshJSONWebToken
+from apps.devices import protocol
+from apps.devices.remote import remote_call, remote_screen
+from apps.devices.views import pair
+from apps.stats.protocol import StatsView
 from signage.api.ratelimit import rate_limited
 
 urlpatterns = [
@@ -16,6 +20,24 @@ urlpatterns = [
     path("api/oauth/token/", rate_limited(TokenView.as_view()), name="oauth_token"),
     path("api/oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/management/v2/", include("signage.api_urls")),
+    # The device protocol (reference 002): players authenticate with `Authorization: Device <token>`.
+    path("api/device/register/", protocol.RegisterView.as_view(), name="device-register"),
+    path("api/device/heartbeat/", protocol.HeartbeatView.as_view(), name="device-heartbeat"),
+    path("api/device/playlist/", protocol.PlaylistView.as_view(), name="device-playlist"),
+    path(
+        "api/device/content/<str:content_id>/download/",
+        protocol.ContentDownloadView.as_view(),
+        name="device-content-download",
+    ),
+    path(
+        "api/device/commands/<uuid:command_id>/result/",
+        protocol.CommandResultView.as_view(),
+        name="device-command-result",
+    ),
+    path("api/device/stats/", StatsView.as_view(), name="device-stats"),
+    path("pair/", pair, name="pair"),
+    path("remote/call/<str:token>/", remote_call, name="remote-call"),
+    path("remote/screens/<str:token>/", remote_screen, name="remote-screen"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

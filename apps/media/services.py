@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, ImageOps
 
+from apps.accounts.content import fleet_content_changed
 from apps.accounts.models import Fleet
 
 from .fetching import FetchError, fetch
@@ -244,6 +245,8 @@ def media_refresh(*, media_id: int) -> str:
             Media.objects.filter(pk=media_id).update(refresh_lease_until=None)
             return "superseded"
         _delete_files_after_commit(old_files)
+        if outcome == "updated" or changes.get("last_successful_update"):
+            fleet_content_changed(media.fleet_id)  # new file or a later validity
     return outcome
 
 
@@ -354,7 +357,7 @@ def media_share_external(*, media: Media, folder: str = "") -> Media:
     filename = f"{slugify(media.name.rsplit('.', 1)[0]) or media.type}.{extension}"
     with media.file.open("rb") as source:
         path = storage.save(f"{folder}/{filename}" if folder else filename, File(source))
-    Media.objects.filter(pk=media.pk).update(external_path=path)
+    Media.objects.filter(pk=media.pk).update(external_path=path)  # not content: players do not care
     media.external_path = path
     return media
 

@@ -8,6 +8,7 @@ class ScreensConfig(AppConfig):
     def ready(self):
         from apps.accounts.usage import register_counter
 
+        from . import signals  # noqa: F401
         from .models import active_screens_count
 
         register_counter("active_screens_count", active_screens_count)

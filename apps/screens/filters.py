@@ -6,6 +6,10 @@ from signage.api.filters import FilterSet, ModelChoiceFilter
 from .models import DeactivationReason, Screen, ScreenGroup
 
 
+class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """A comma-separated list: `barcode=A,B,C`."""
+
+
 class ScreenFilter(FilterSet):
     """Reference 000 "Filter fields" (exact matches), plus online, group, place and screen_type."""
 
@@ -21,6 +25,9 @@ class ScreenFilter(FilterSet):
     google_place_id = django_filters.CharFilter(field_name="place__google_place_id")
     group = ModelChoiceFilter(field_name="groups", queryset=ScreenGroup.objects.all(), distinct=True)
     place = ModelChoiceFilter(queryset=Place.objects.all())
+    # The screen's players (devices): exact, and comma lists as reference 000 shows.
+    barcode = CharInFilter(field_name="players__barcode", distinct=True)
+    sticker = CharInFilter(field_name="players__sticker", distinct=True)
 
     class Meta:
         model = Screen

@@ -91,6 +91,9 @@ def rule_for(endpoint: str, method: str) -> Rule:
 
 
 def principal_of(request) -> str:
+    device_principal = getattr(getattr(request, "auth", None), "rate_limit_principal", None)
+    if device_principal:  # a player, identified by its own token
+        return device_principal
     token = oauth2_token(request)
     if token is not None:
         return f"app:{token.application_id}"

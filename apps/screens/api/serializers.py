@@ -48,6 +48,14 @@ class ScreenGroupSerializer(FleetOwnedSerializer):
         return attrs
 
 
+class PlayerSerializer(serializers.Serializer):
+    """A screen's player (device) as the screen shows it: how to find it on site."""
+
+    id = serializers.IntegerField()
+    barcode = serializers.CharField()
+    sticker = serializers.CharField()
+
+
 class ScreenSerializer(FleetOwnedSerializer):
     fleet = fleet_field()
     place = ScopedHyperlinkedRelatedField(
@@ -75,6 +83,7 @@ class ScreenSerializer(FleetOwnedSerializer):
     allocated_times = serializers.JSONField(required=False)
     custom_slug = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
     google_place_id = serializers.CharField(source="place.google_place_id", read_only=True, allow_null=True)
+    players = PlayerSerializer(many=True, read_only=True)
 
     class Meta:
         model = Screen
@@ -90,6 +99,7 @@ class ScreenSerializer(FleetOwnedSerializer):
             "screen_type",
             "groups",
             "screen_group",
+            "players",
             "active",
             "deactivation_reason",
             "remote",

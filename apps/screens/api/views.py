@@ -11,7 +11,7 @@ class ScreenViewSet(ModelViewSet):
     queryset = Screen.objects.all()
     serializer_class = ScreenSerializer
     filterset_class = ScreenFilter
-    search_fields = ["id", "name", "slug"]
+    search_fields = ["id", "name", "slug", "players__barcode", "players__sticker"]
     ordering_fields = ["name", "created", "modified", "online_modified_date", "last_seen_at"]
 
 

@@ -1,0 +1,83 @@
+from rest_framework import serializers
+
+from apps.screens.models import Screen
+from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedField
+
+from ..models import CommandType, Device, DeviceCommand
+
+TELEMETRY_FIELDS = [
+    "ip_address",
+    "wifi_signal",
+    "storage_total_mb",
+    "storage_used_mb",
+    "storage_free_mb",
+    "screen_on",
+    "volume",
+    "brightness",
+    "temperature",
+    "uptime_seconds",
+    "current_content",
+]
+
+
+class DeviceSerializer(ModelSerializer):
+    fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", read_only=True)
+    screen = ScopedHyperlinkedRelatedField(
+        view_name="screen-detail", queryset=Screen.objects.all(), required=False, allow_null=True
+    )
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = [
+            "url",
+            "id",
+            "uuid",
+            "name",
+            "fleet",
+            "screen",
+            "barcode",
+            "sticker",
+            "status",
+            "online",
+            "model",
+            "os_version",
+            "app_version",
+            *TELEMETRY_FIELDS,
+            "last_seen_at",
+            "is_locked",
+            "paired_at",
+            "created",
+            "modified",
+        ]
+        read_only_fields = [name for name in fields if name not in ("name", "screen", "barcode", "sticker")]
+        field_queries = {"status": {"only": ["online", "screen"]}}
+
+    def get_status(self, device) -> str:
+        if not device.screen_id:
+            return "unpaired"
+        return "online" if device.online else "offline"
+
+
+class PairSerializer(serializers.Serializer):
+    pairing_code = serializers.CharField(max_length=12)
+    screen = ScopedHyperlinkedRelatedField(view_name="screen-detail", queryset=Screen.objects.all())
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    barcode = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    sticker = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class CommandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeviceCommand
+        fields = ["id", "type", "payload", "created_at", "delivered_at", "succeeded_at", "failed_at", "result"]
+        read_only_fields = ["id", "created_at", "delivered_at", "succeeded_at", "failed_at", "result"]
+
+
+class NewCommandSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[c for c in CommandType.values if c not in ("lock", "unlock")])
+    payload = serializers.JSONField(required=False)
+
+
+class LockSerializer(serializers.Serializer):
+    pin = serializers.RegexField(r"^\d{4,8}$", help_text="4 to 8 digits")

@@ -1,0 +1,45 @@
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from .models import Device, token_hash
+
+
+class DeviceAuthentication(BaseAuthentication):
+    """`Authorization: Device <token>`: the secret a player got when it registered. Players are principals
+    of their own: this class is used only by the device protocol, and user tokens never reach it."""
+
+    keyword = b"device"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Device <token>'.")
+        device = (
+            Device.objects.select_related("screen", "fleet")
+            .filter(token_hash=token_hash(parts[1].decode("latin-1")))
+            .first()
+        )
+        if device is None:
+            raise exceptions.AuthenticationFailed("Invalid device token.", code="invalid_device_token")
+        return AnonymousUser(), device
+
+    def authenticate_header(self, request):
+        return 'Device realm="player"'
+
+
+class IsDevice(BasePermission):
+    message = "A device token is required."
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, Device)
+
+
+class IsPairedDevice(IsDevice):
+    message = "This device is not paired with a screen yet."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and request.auth.paired

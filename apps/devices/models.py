@@ -1,0 +1,128 @@
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from apps.accounts.models import Fleet
+from apps.screens.models import Screen
+
+PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_device_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Device(models.Model):
+    """A player. It registers itself (and gets its secret token), shows a pairing code until a user pairs
+    it with a screen, then heartbeats, fetches its screen's playlist and reports what it played."""
+
+    fleet_lookup = "fleet"
+
+    uuid = models.CharField(max_length=100, unique=True, help_text="The player's own identifier")
+    name = models.CharField(max_length=200, blank=True)
+    fleet = models.ForeignKey(Fleet, null=True, blank=True, on_delete=models.CASCADE, related_name="devices")
+    screen = models.ForeignKey(Screen, null=True, blank=True, on_delete=models.SET_NULL, related_name="players")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    pairing_code = models.CharField(max_length=6, null=True, blank=True, unique=True)
+    pairing_expires_at = models.DateTimeField(null=True, blank=True)
+    paired_at = models.DateTimeField(null=True, blank=True)
+    barcode = models.CharField(max_length=100, blank=True, db_index=True)
+    sticker = models.CharField(max_length=100, blank=True, db_index=True)
+
+    model = models.CharField(max_length=200, blank=True)
+    os_version = models.CharField(max_length=50, blank=True)
+    app_version = models.CharField(max_length=50, blank=True)
+    license_key = models.CharField(max_length=100, blank=True)
+
+    # Telemetry, as the last heartbeat reported it (reference 002's fields).
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    wifi_signal = models.IntegerField(null=True, blank=True, help_text="dBm")
+    storage_total_mb = models.PositiveIntegerField(null=True, blank=True)
+    storage_used_mb = models.PositiveIntegerField(null=True, blank=True)
+    storage_free_mb = models.PositiveIntegerField(null=True, blank=True)
+    screen_on = models.BooleanField(null=True, blank=True)
+    volume = models.PositiveSmallIntegerField(null=True, blank=True)
+    brightness = models.PositiveSmallIntegerField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True, help_text="°C")
+    uptime_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    current_content = models.CharField(max_length=255, blank=True)
+
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    online = models.BooleanField(default=False)
+    is_locked = models.BooleanField(default=False)
+    lock_pin = models.CharField(max_length=8, blank=True)
+    has_pending_commands = models.BooleanField(default=False)
+    playlist_etag = models.CharField(max_length=64, blank=True, help_text="The playlist version it last fetched")
+    content_ids = models.JSONField(default=list, blank=True, help_text="Media it was told to keep")
+
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "uuid"]
+        indexes = [models.Index(fields=["online", "last_seen_at"])]
+
+    def __str__(self) -> str:
+        return self.name or self.uuid
+
+    @property
+    def paired(self) -> bool:
+        return self.screen_id is not None
+
+    @property
+    def rate_limit_principal(self) -> str:
+        return f"device:{self.pk}"
+
+    @property
+    def is_authenticated(self) -> bool:  # for code that asks any principal
+        return True
+
+
+class CommandType(models.TextChoices):
+    REBOOT = "reboot", "Reboot"
+    REFRESH = "refresh", "Refresh content"
+    SCREENSHOT = "screenshot", "Screenshot"
+    SET_VOLUME = "set_volume", "Set volume"
+    SET_BRIGHTNESS = "set_brightness", "Set brightness"
+    POWER_ON = "power_on", "Power on"
+    POWER_OFF = "power_off", "Power off"
+    PLAY_AD = "play_ad", "Play a campaign now"
+    LOCK = "lock", "Lock"
+    UNLOCK = "unlock", "Unlock"
+
+
+class DeviceCommand(models.Model):
+    """An asynchronous command (reference 004): pending while neither succeeded_at nor failed_at is set."""
+
+    fleet_lookup = "device__fleet"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    type = models.CharField(max_length=20, choices=CommandType.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["device", "delivered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} for {self.device}"
+
+    @property
+    def pending(self) -> bool:
+        return self.succeeded_at is None and self.failed_at is None

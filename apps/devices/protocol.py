@@ -1,0 +1,220 @@
+"""The device protocol (`/api/device/`, reference 002 "Device Player API")."""
+
+import re
+
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.media.models import Media, parse_public_id
+
+from . import services
+from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
+from .models import Device
+
+
+class DeviceView(APIView):
+    authentication_classes = [DeviceAuthentication]
+    permission_classes = [IsDevice]
+
+
+class RegisterSerializer(serializers.Serializer):
+    uuid = serializers.CharField(max_length=100)
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    os_version = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    app_version = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    license_key = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class CommandResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["succeeded", "failed"])
+    result = serializers.JSONField(required=False, allow_null=True)
+
+
+class HeartbeatSerializer(serializers.Serializer):
+    uuid = serializers.CharField(max_length=100, required=False)
+    ip_address = serializers.IPAddressField(required=False, allow_null=True)
+    wifi_signal = serializers.IntegerField(required=False, min_value=-150, max_value=0, allow_null=True)
+    storage_total_mb = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    storage_used_mb = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    storage_free_mb = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    screen_on = serializers.BooleanField(required=False, allow_null=True)
+    volume = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True)
+    brightness = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True)
+    temperature = serializers.FloatField(required=False, min_value=-50, max_value=150, allow_null=True)
+    uptime_seconds = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    current_content = serializers.CharField(required=False, max_length=255, allow_blank=True)
+    app_version = serializers.CharField(required=False, max_length=50, allow_blank=True)
+    command_results = CommandResultSerializer(many=True, required=False)
+
+    def validate_uuid(self, value):
+        if value != self.context["device"].uuid:
+            raise serializers.ValidationError("This is not the uuid of the authenticated device.")
+        return value
+
+
+REGISTER_RESPONSE = inline_serializer(
+    name="DeviceRegistration",
+    fields={
+        "device_id": serializers.IntegerField(),
+        "device_token": serializers.CharField(help_text="Only on the first registration: keep it"),
+        "pairing_code": serializers.CharField(allow_null=True),
+        "paired": serializers.BooleanField(),
+        "device_name": serializers.CharField(allow_null=True),
+        "is_locked": serializers.BooleanField(),
+        "lock_pin": serializers.CharField(allow_null=True),
+        "pairing_expires_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
+class RegisterView(DeviceView):
+    """Register a player (no token: a new device) or update it (with its `Device` token)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterSerializer, responses={200: REGISTER_RESPONSE, 201: REGISTER_RESPONSE})
+    def post(self, request):
+        incoming = RegisterSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        known = request.auth if isinstance(request.auth, Device) else None
+        device, raw_token = services.device_register(uuid=data.pop("uuid"), info=data, device=known)
+        body = {
+            "device_id": device.pk,
+            "pairing_code": None if device.paired else device.pairing_code,
+            "pairing_expires_at": None if device.paired else device.pairing_expires_at,
+            "paired": device.paired,
+            "device_name": device.name or None,
+            "is_locked": device.is_locked,
+            "lock_pin": device.lock_pin or None,
+            "license_activated": bool(device.license_key),
+        }
+        if raw_token:
+            body["device_token"] = raw_token
+        return Response(body, status=status.HTTP_201_CREATED if raw_token else status.HTTP_200_OK)
+
+
+class HeartbeatView(DeviceView):
+    """Telemetry in; status, lock, pending commands, emergency alerts and `has_update` out."""
+
+    @extend_schema(
+        request=HeartbeatSerializer,
+        responses=inline_serializer(
+            name="Heartbeat",
+            fields={
+                "status": serializers.CharField(),
+                "has_update": serializers.BooleanField(),
+                "next_heartbeat_in": serializers.IntegerField(),
+            },
+        ),
+    )
+    def post(self, request):
+        incoming = HeartbeatSerializer(data=request.data, context={"device": request.auth})
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        results = data.pop("command_results", [])
+        data.pop("uuid", None)
+        return Response(services.device_heartbeat(device=request.auth, telemetry=data, results=results))
+
+
+class PlaylistView(DeviceView):
+    """The loop of the device's screen, what to download (48 h ahead) and what to delete, with an ETag:
+    `If-None-Match` with the current one answers 304 with no body."""
+
+    permission_classes = [IsPairedDevice]
+
+    @extend_schema(
+        responses={200: inline_serializer(name="Playlist", fields={"etag": serializers.CharField()}), 304: None}
+    )
+    def get(self, request):
+        device = request.auth
+        wanted = request.headers.get("If-None-Match", "").strip().strip('"').removeprefix("W/").strip('"')
+        state_etag = None
+        if wanted:
+            from .playlist import current_state
+
+            state_etag = current_state(device.screen)["etag"]
+            if constant_time_compare(wanted, state_etag) and device.playlist_etag == state_etag:
+                response = HttpResponse(status=304)
+                response["ETag"] = f'"{state_etag}"'
+                return response
+        payload, etag = services.device_playlist(device=device, build_url=request.build_absolute_uri)
+        response = Response(payload)
+        response["ETag"] = f'"{etag}"'
+        return response
+
+
+class CommandResultView(DeviceView):
+    @extend_schema(request=CommandResultSerializer, responses={200: None})
+    def post(self, request, command_id):
+        incoming = CommandResultSerializer(data={**request.data, "id": str(command_id)})
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        command = services.command_result(
+            device=request.auth, command_id=data["id"], status=data["status"], result=data.get("result")
+        )
+        return Response({"id": str(command.pk), "succeeded_at": command.succeeded_at, "failed_at": command.failed_at})
+
+
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class ContentDownloadView(APIView):
+    """A media file for a device, by signed, expiring URL (so a web server or CDN can serve it too);
+    only media its screen needs; honours Range."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(responses={200: bytes, 206: bytes, 403: None, 404: None})
+    def get(self, request, content_id):
+        parsed = parse_public_id(content_id)
+        params = request.query_params
+        device_id, expires, signature = params.get("device", ""), params.get("expires", ""), params.get("signature", "")
+        if parsed is None or not device_id.isdigit() or not expires.isdigit():
+            raise Http404
+        if int(expires) < timezone.now().timestamp():
+            return Response({"detail": "This download link has expired.", "code": "expired"}, status=403)
+        expected = services.download_signature(int(device_id), parsed[1], int(expires))
+        if not constant_time_compare(signature, expected):
+            return Response({"detail": "Invalid signature.", "code": "invalid_signature"}, status=403)
+        device = Device.objects.select_related("screen").filter(pk=device_id).first()
+        media = Media.objects.filter(type=parsed[0], pk=parsed[1]).first()
+        if device is None or media is None or not services.device_needs_media(device, media.pk):
+            raise Http404
+        return _file_response(media, request.headers.get("Range", ""))
+
+
+def _file_response(media: Media, range_header: str):
+    size = media.size
+    match = RANGE.match(range_header.strip()) if range_header else None
+    if not match or (not match[1] and not match[2]):
+        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
+        response["Accept-Ranges"] = "bytes"
+        response["ETag"] = f'"{media.checksum}"'
+        return response
+    start, end = match[1], match[2]
+    if start:
+        first, last = int(start), min(int(end), size - 1) if end else size - 1
+    else:  # "bytes=-N": the last N bytes
+        first, last = max(0, size - int(end)), size - 1
+    if first >= size or first > last:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    with media.file.open("rb") as handle:
+        handle.seek(first)
+        chunk = handle.read(last - first + 1)
+    response = HttpResponse(chunk, status=206, content_type=media.mime_type)
+    response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = f'"{media.checksum}"'
+    return response

@@ -1,0 +1,100 @@
+"""Remote URLs: a campaign played now on a screen's devices (on-demand display), a screen's remote page."""
+
+from django.http import Http404, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import scoping
+from apps.ads.models import Ad, BroadcastScreen
+from apps.screens.models import Screen
+from signage.remote import read_remote_token, remote_token
+
+from .models import CommandType, Device
+from .services import command_create
+
+
+class AdRemoteCallUrlsView(APIView):
+    """Per screen of the campaign, a signed URL that makes that screen play the campaign now."""
+
+    @extend_schema(
+        operation_id="ads_remote_call_urls",
+        responses=inline_serializer(
+            name="RemoteCallUrl",
+            many=True,
+            fields={
+                "screen": serializers.URLField(),
+                "screen_name": serializers.CharField(),
+                "remote_call_url": serializers.URLField(),
+            },
+        ),
+    )
+    def get(self, request, pk):
+        ad = get_object_or_404(scoping.scope_queryset(Ad.objects.all(), request.user), pk=pk)
+        screens = (
+            Screen.objects.filter(
+                pk__in=BroadcastScreen.objects.filter(broadcast__ad=ad).values("screen_id"), active=True
+            )
+            .order_by("name")
+            .only("pk", "name")
+        )
+        return Response(
+            [
+                {
+                    "screen": request.build_absolute_uri(reverse("screen-detail", kwargs={"pk": screen.pk})),
+                    "screen_name": screen.name,
+                    "remote_call_url": request.build_absolute_uri(
+                        reverse("remote-call", kwargs={"token": remote_token("call", a=str(ad.pk), s=str(screen.pk))})
+                    ),
+                }
+                for screen in screens
+            ]
+        )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def remote_call(request, token):
+    """Calling a remote call URL queues a `play_ad` command on the screen's devices."""
+    values = read_remote_token(token, "call")
+    if values is None:
+        raise Http404
+    ad = Ad.objects.filter(pk=values["a"]).first()
+    if ad is None:
+        raise Http404
+    devices = list(Device.objects.filter(screen_id=values["s"], fleet_id=ad.fleet_id))
+    for device in devices:
+        command_create(device=device, kind=CommandType.PLAY_AD, payload={"ad": str(ad.pk)})
+    return JsonResponse({"queued": len(devices), "ad": str(ad.pk), "screen": values["s"]}, status=202)
+
+
+class ScreenRemoteUrlView(APIView):
+    """A signed URL to the screen's remote page (what it plays now, for the people in front of it)."""
+
+    @extend_schema(
+        operation_id="screens_remote_url",
+        responses=inline_serializer(name="RemoteUrl", fields={"remote_url": serializers.URLField()}),
+    )
+    def get(self, request, pk):
+        screen = get_object_or_404(scoping.scope_queryset(Screen.objects.all(), request.user), pk=pk)
+        url = reverse("remote-screen", kwargs={"token": remote_token("screen", s=str(screen.pk))})
+        return Response({"remote_url": request.build_absolute_uri(url)})
+
+
+def remote_screen(request, token):
+    from django.shortcuts import render
+    from django.utils import timezone
+
+    from apps.broadcasts.loop import loop_for_screen
+
+    values = read_remote_token(token, "screen")
+    screen = Screen.objects.filter(pk=values["s"]).first() if values else None
+    if screen is None:
+        raise Http404
+    entries = loop_for_screen(screen, timezone.now())
+    return render(request, "remote/screen.html", {"screen": screen, "entries": entries})

@@ -1,0 +1,310 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import Fleet
+from apps.ads.models import Ad
+from apps.screens.models import Screen
+from apps.screens.services import screens_set_online
+
+from .models import PAIRING_ALPHABET, CommandType, Device, DeviceCommand, new_device_token, token_hash
+from .playlist import cached_state, current_state
+
+TELEMETRY = (
+    "ip_address",
+    "wifi_signal",
+    "storage_total_mb",
+    "storage_used_mb",
+    "storage_free_mb",
+    "screen_on",
+    "volume",
+    "brightness",
+    "temperature",
+    "uptime_seconds",
+    "current_content",
+    "app_version",
+)
+INFO = ("model", "os_version", "app_version", "license_key")
+
+
+def _error(field: str, message: str, code: str = "invalid") -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+# --- registration and pairing -------------------------------------------------------------------------
+
+
+def _new_pairing_code(device: Device) -> None:
+    """A fresh code, unique among unpaired devices (the column is unique; a clash just draws again)."""
+    for _ in range(20):
+        code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(6))
+        try:
+            with transaction.atomic():
+                Device.objects.filter(pk=device.pk).update(
+                    pairing_code=code,
+                    pairing_expires_at=timezone.now() + timedelta(seconds=settings.SIGNAGE_PAIRING_CODE_TTL),
+                )
+        except IntegrityError:
+            continue
+        device.refresh_from_db(fields=["pairing_code", "pairing_expires_at"])
+        return
+    raise RuntimeError("No free pairing code after 20 draws")  # 32^6 codes: does not happen
+
+
+@transaction.atomic
+def device_register(*, uuid: str, info: dict, device: Device | None) -> tuple[Device, str | None]:
+    """Register a player, or update one that authenticated with its token.
+
+    A new player gets its secret token (returned once, stored hashed) and a pairing code. A known uuid
+    without its token is refused: the uuid alone never identifies a device.
+    """
+    if device is not None and device.uuid != uuid:
+        raise _error("uuid", "This token belongs to another device.")
+    raw_token = None
+    if device is None:
+        if Device.objects.filter(uuid=uuid).exists():
+            raise ValidationError(
+                {
+                    "uuid": ValidationError(
+                        "This device is already registered: send its device token, or ask an "
+                        "administrator to remove it so it can register again.",
+                        code="registered",
+                    )
+                }
+            )
+        raw_token = new_device_token()
+        device = Device(uuid=uuid, token_hash=token_hash(raw_token))
+    for field in INFO:
+        if field in info:
+            setattr(device, field, info[field] or "")
+    device.save()
+    if not device.paired and (device.pairing_code is None or device.pairing_expires_at <= timezone.now()):
+        _new_pairing_code(device)
+    return device, raw_token
+
+
+def pairing_device(code: str) -> Device | None:
+    """The unpaired device showing `code` now, if any."""
+    normalized = (code or "").strip().upper()
+    return Device.objects.filter(
+        pairing_code=normalized, screen__isnull=True, pairing_expires_at__gt=timezone.now()
+    ).first()
+
+
+@transaction.atomic
+def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str = "", sticker: str = "") -> Device:
+    """Attach a player to a screen (and its fleet); its pairing code stops working."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.paired:
+        raise _error("pairing_code", "Unknown or expired pairing code.")
+    device.screen, device.fleet = screen, screen.fleet
+    device.name = name or device.name or screen.name
+    device.barcode, device.sticker = barcode or device.barcode, sticker or device.sticker
+    device.pairing_code, device.pairing_expires_at, device.paired_at = None, None, timezone.now()
+    device.save()
+    return device
+
+
+@transaction.atomic
+def device_update(*, device: Device, values: dict) -> Device:
+    if "screen" in values and values["screen"] is not None and values["screen"].fleet_id != device.fleet_id:
+        raise _error("screen", "This screen belongs to another fleet.")
+    for field, value in values.items():
+        setattr(device, field, value)
+    device.save()
+    return device
+
+
+# --- heartbeat ------------------------------------------------------------------------------------------
+
+
+def heartbeat_interval(device: Device) -> int:
+    """The fleet's interval with a fixed jitter of up to ±10% per device, so a fleet that boots together
+    does not poll in step."""
+    base = device.fleet.heartbeat_interval if device.fleet_id else 60
+    spread = max(1, base // 5)
+    offset = int(hashlib.sha256(device.uuid.encode()).hexdigest(), 16) % (spread + 1) - spread // 2
+    return max(5, base + offset)
+
+
+def device_heartbeat(*, device: Device, telemetry: dict, results: list[dict]) -> dict:
+    """Record a heartbeat. An idle device costs one UPDATE here (its authentication one SELECT)."""
+    now = timezone.now()
+    changes = {field: telemetry[field] for field in TELEMETRY if field in telemetry}
+    changes.update(last_seen_at=now, online=True)
+    if device.has_pending_commands:
+        changes["has_pending_commands"] = False
+    Device.objects.filter(pk=device.pk).update(**changes)
+    if device.screen_id and not device.screen.online:
+        screens_set_online(screen_ids=[device.screen_id], online=True, at=now)
+    for item in results:
+        command_result(device=device, command_id=item.get("id"), status=item.get("status"), result=item.get("result"))
+    pending = _deliver_commands(device, now) if device.has_pending_commands else []
+    state = cached_state(device.screen, now) if device.screen_id else None
+    has_update = device.paired and (state is None or state["etag"] != device.playlist_etag)
+    return {
+        "status": "ok",
+        "paired": device.paired,
+        "has_update": has_update,
+        "is_locked": device.is_locked,
+        "lock_pin": device.lock_pin or None,
+        "has_pending_commands": bool(pending),
+        "pending_commands": pending,
+        "emergency_alerts": state["emergency_alerts"] if state else [],
+        "app_update": None,
+        "next_heartbeat_in": heartbeat_interval(device),
+    }
+
+
+def _deliver_commands(device: Device, now) -> list[dict]:
+    with transaction.atomic():
+        commands = list(
+            DeviceCommand.objects.select_for_update()
+            .filter(device=device, delivered_at__isnull=True)
+            .order_by("created_at")
+        )
+        DeviceCommand.objects.filter(pk__in=[command.pk for command in commands]).update(delivered_at=now)
+    return [{"id": str(command.pk), "type": command.type, "payload": command.payload} for command in commands]
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+
+
+def _percent(payload: dict, key: str) -> dict:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise _error("payload", f"'{key}' must be a whole number from 0 to 100.")
+    return {key: value}
+
+
+def clean_command(device: Device, kind: str, payload) -> dict:
+    if kind not in CommandType.values:
+        raise _error("type", f"Unknown command '{kind}'. Valid: {', '.join(CommandType.values)}.")
+    payload = payload or {}
+    if not isinstance(payload, dict):
+        raise _error("payload", "Expected an object.")
+    if kind == CommandType.SET_VOLUME:
+        return _percent(payload, "volume")
+    if kind == CommandType.SET_BRIGHTNESS:
+        return _percent(payload, "brightness")
+    if kind == CommandType.PLAY_AD:
+        ad_id = str(payload.get("ad", "")).rstrip("/").rsplit("/", 1)[-1]
+        try:
+            ad = Ad.objects.filter(pk=ad_id, fleet_id=device.fleet_id).first()
+        except ValidationError:
+            ad = None
+        if ad is None:
+            raise _error("payload", "'ad' must be a campaign of this device's fleet.")
+        return {"ad": str(ad.pk)}
+    if payload:
+        raise _error("payload", f"The command '{kind}' takes no payload.")
+    return {}
+
+
+@transaction.atomic
+def command_create(*, device: Device, kind: str, payload=None, author=None) -> DeviceCommand:
+    """Queue a command; the device gets it on its next heartbeat."""
+    command = DeviceCommand.objects.create(
+        device=device, type=kind, payload=clean_command(device, kind, payload), author=author
+    )
+    Device.objects.filter(pk=device.pk).update(has_pending_commands=True)
+    return command
+
+
+def command_result(*, device: Device, command_id, status: str, result=None) -> DeviceCommand:
+    """A device reports how a command went; the first report wins (idempotent)."""
+    try:
+        command = DeviceCommand.objects.get(pk=command_id, device=device)
+    except (DeviceCommand.DoesNotExist, ValidationError, ValueError):
+        raise _error("id", "Unknown command.") from None
+    if status not in ("succeeded", "failed"):
+        raise _error("status", "Expected 'succeeded' or 'failed'.")
+    now = timezone.now()
+    column = "succeeded_at" if status == "succeeded" else "failed_at"
+    DeviceCommand.objects.filter(pk=command.pk, succeeded_at__isnull=True, failed_at__isnull=True).update(
+        **{column: now}, result=result, delivered_at=command.delivered_at or now
+    )
+    command.refresh_from_db()
+    return command
+
+
+@transaction.atomic
+def device_lock(*, device: Device, pin: str | None, author=None) -> Device:
+    if pin is not None and (not pin.isdigit() or not 4 <= len(pin) <= 8):
+        raise _error("pin", "The PIN is 4 to 8 digits.")
+    device.is_locked, device.lock_pin = pin is not None, pin or ""
+    device.save(update_fields=["is_locked", "lock_pin", "modified"])
+    command_create(device=device, kind=CommandType.LOCK if pin is not None else CommandType.UNLOCK, author=author)
+    return device
+
+
+# --- playlist and downloads --------------------------------------------------------------------------------
+
+
+def download_signature(device_id, media_id, expires: int) -> str:
+    return signing.Signer(salt="signage.device-download").signature(f"{device_id}:{media_id}:{expires}")
+
+
+def download_url(device: Device, content: dict, expires: int) -> str:
+    path = reverse("device-content-download", kwargs={"content_id": content["content_id"]})
+    signature = download_signature(device.pk, content["media_id"], expires)
+    return f"{path}?device={device.pk}&expires={expires}&signature={signature}"
+
+
+def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
+    """The playlist payload for a paired device (with its own signed download URLs) and its ETag."""
+    state = current_state(device.screen)
+    expires = int(timezone.now().timestamp()) + settings.SIGNAGE_DOWNLOAD_URL_TTL
+    urls = {content["media_id"]: build_url(download_url(device, content, expires)) for content in state["contents"]}
+    needed = [content["content_id"] for content in state["contents"]]
+    payload = {
+        "playlist": {
+            "id": str(device.screen_id),
+            "name": device.screen.name,
+            "transition": "none",
+            "items": [{**item, "id": item["order"], "download_url": urls[item["media_id"]]} for item in state["items"]],
+        },
+        "content_to_download": [
+            {**content, "download_url": urls[content["media_id"]]} for content in state["contents"]
+        ],
+        "content_to_delete": [content_id for content_id in device.content_ids if content_id not in needed],
+        "etag": state["etag"],
+        "valid_until": state["valid_until"],
+        "show_watermark": False,
+    }
+    if device.playlist_etag != state["etag"] or device.content_ids != needed:
+        Device.objects.filter(pk=device.pk).update(playlist_etag=state["etag"], content_ids=needed)
+    return payload, state["etag"]
+
+
+def device_needs_media(device: Device, media_id: int) -> bool:
+    if not device.screen_id:
+        return False
+    return any(content["media_id"] == media_id for content in current_state(device.screen)["contents"])
+
+
+# --- connectivity ----------------------------------------------------------------------------------------------
+
+
+def devices_mark_offline() -> tuple[int, int]:
+    """Flip to offline the devices not seen for 1.5 heartbeat intervals of their fleet, then the screens
+    left without an online device. A few bulk UPDATEs, whatever the number of devices."""
+    now = timezone.now()
+    factor = settings.SIGNAGE_DEVICE_OFFLINE_FACTOR
+    flipped = 0
+    intervals = set(Fleet.objects.values_list("heartbeat_interval", flat=True)) | {60}
+    for interval in intervals:
+        late = now - timedelta(seconds=interval * factor)
+        fleet_q = Q(fleet__heartbeat_interval=interval) | (Q(fleet__isnull=True) if interval == 60 else Q(pk__in=[]))
+        flipped += Device.objects.filter(fleet_q, online=True, last_seen_at__lt=late).update(online=False)
+    dark = Screen.objects.filter(online=True).exclude(players__online=True).values("pk")
+    screens = screens_set_online(screen_ids=dark, online=False, at=now)
+    return flipped, screens
