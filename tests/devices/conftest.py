@@ -1,0 +1,65 @@
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+HOST = "http://testserver/api/management/v2"
+
+
+@pytest.fixture
+def player():
+    """A fresh player: registers, and keeps its device token on its client."""
+
+    def make(uuid="player-abc123", **info):
+        client = APIClient()
+        response = client.post(
+            "/api/device/register",
+            {"uuid": uuid, "model": "Xiaomi Mi Box S", "os_version": "11", "app_version": "2.0.0", **info},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        client.credentials(HTTP_AUTHORIZATION=f"Device {body['device_token']}")
+        client.registration = body
+        return client
+
+    return make
+
+
+@pytest.fixture
+def paired(api, player, fleet, make_screen):
+    """A player paired (through the API) with a screen of `fleet`."""
+
+    def make(screen=None, uuid="player-abc123"):
+        screen = screen or make_screen(fleet, "Lobby", timezone="Europe/Paris")
+        client = player(uuid)
+        response = api.post(
+            f"{HOST}/devices/pair/",
+            {
+                "pairing_code": client.registration["pairing_code"],
+                "screen": f"{HOST}/screens/{screen.pk}/",
+                "name": "Lobby Display",
+            },
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+        client.screen = screen
+        return client
+
+    return make
+
+
+@pytest.fixture
+def campaign(api):
+    def make(screen, media, **values):
+        payload = {
+            "name": values.pop("name", "Campaign"),
+            "campaign_startdate": "2020-01-01",
+            "broadcasts": [{"media": f"{HOST}/medias/{media.public_id}/", "screens": [str(screen.pk)]}],
+            **values,
+        }
+        response = api.post(f"{HOST}/ads/", data=json.dumps(payload), content_type="application/json")
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    return make
