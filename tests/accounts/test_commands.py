@@ -154,3 +154,27 @@ def test_seed_demo_creates_campaigns_of_each_kind(client, fleet, make_member):
     ad = ads.get(name="Menu playlist")
     assert client.get(f"/admin/ads/ad/{ad.pk}/change/").status_code == 200
     assert client.get("/admin/ads/quotaoverflow/").status_code == 200
+
+
+def test_seed_demo_pairs_players_and_admin_shows_loop_and_devices(client, make_member):
+    from django.contrib.auth.models import Permission
+
+    from apps.devices.models import Device
+    from apps.screens.models import Screen
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Device.objects.filter(fleet__name="Demo Fleet", screen__isnull=False).count() == 6
+    staff = make_member(Fleet.objects.get(name="Demo Fleet"), is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["devices", "screens"]))
+    client.force_login(staff)
+    assert client.get("/admin/devices/device/").status_code == 200
+    screen = Screen.objects.get(name="Lyon 01")
+    page = client.get(f"/admin/screens/screen/{screen.pk}/change/")
+    assert page.status_code == 200 and b"Playing now" in page.content
+    device = Device.objects.filter(screen__isnull=False).first()
+    response = client.post(
+        "/admin/devices/device/",
+        {"action": "send_command", "_selected_action": [device.pk], "type": "reboot", "apply": "1"},
+    )
+    assert response.status_code == 302 and device.commands.filter(type="reboot").exists()

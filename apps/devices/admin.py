@@ -1,0 +1,71 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
+
+from apps.accounts.admin_scoping import FleetScopedAdminMixin
+
+from .models import CommandType, Device, DeviceCommand
+from .services import command_create
+
+
+class CommandInline(admin.TabularInline):
+    model = DeviceCommand
+    extra = 0
+    fields = ["type", "payload", "created_at", "delivered_at", "succeeded_at", "failed_at", "result"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(succeeded_at__isnull=True, failed_at__isnull=True)
+
+
+class SendCommandForm(forms.Form):
+    type = forms.ChoiceField(
+        choices=[(c.value, c.label) for c in CommandType if c not in ("lock", "unlock", "play_ad")]
+    )
+
+
+@admin.register(Device)
+class DeviceAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "uuid", "fleet", "screen", "status", "last_seen_at", "app_version", "storage_free_mb",
+                    "temperature", "is_locked"]  # fmt: skip
+    list_filter = ["online", "is_locked", ("fleet", admin.RelatedOnlyFieldListFilter), "model", "app_version"]
+    search_fields = ["uuid", "name", "barcode", "sticker", "screen__name"]
+    list_select_related = ["fleet", "screen"]
+    autocomplete_fields = ["screen"]
+    readonly_fields = ["uuid", "fleet", "pairing_code", "pairing_expires_at", "paired_at", "model", "os_version",
+                       "app_version", "ip_address", "wifi_signal", "storage_total_mb", "storage_used_mb",
+                       "storage_free_mb", "screen_on", "volume", "brightness", "temperature", "uptime_seconds",
+                       "current_content", "last_seen_at", "online", "created", "modified"]  # fmt: skip
+    exclude = ["token_hash", "content_ids", "playlist_etag", "has_pending_commands", "license_key"]
+    inlines = [CommandInline]
+    actions = ["send_command"]
+
+    @admin.display(description="Status")
+    def status(self, device):
+        if not device.screen_id:
+            return "unpaired"
+        return "online" if device.online else "offline"
+
+    @admin.action(description="Send a command to the selected devices")
+    def send_command(self, request, queryset):
+        if "apply" in request.POST:
+            form = SendCommandForm(request.POST)
+            if form.is_valid():
+                sent = 0
+                for device in queryset:
+                    try:
+                        command_create(device=device, kind=form.cleaned_data["type"], author=request.user)
+                        sent += 1
+                    except ValidationError as error:
+                        self.message_user(request, f"{device}: {'; '.join(error.messages)}", messages.ERROR)
+                self.message_user(request, f"Command queued for {sent} device(s).", messages.SUCCESS)
+                return None
+        return render(request, "admin/devices/send_command.html",
+                      {"devices": queryset, "form": SendCommandForm(), "title": "Send a command",
+                       "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})  # fmt: skip
