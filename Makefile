@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint schema worker beat clean
+.PHONY: install run test lint schema bench worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: install
 
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+# Players' hot paths against the database's own limit, in one run (needs DATABASE_URL for PostgreSQL).
+bench: install
+	$(BIN)/python bench/device_protocol.py $(BENCH_ARGS)
 
 worker: install
 	$(BIN)/celery -A signage worker --loglevel=info

@@ -5,6 +5,15 @@ from rest_framework.permissions import BasePermission
 
 from .models import Device, token_hash
 
+# What the protocol's views read of a device, its screen and fleet: the hottest query of the product loads
+# these columns only (the rest of a row loads on first use, as Django defers it).
+PROTOCOL_FIELDS = [
+    "id", "uuid", "name", "fleet", "screen", "pairing_code", "pairing_expires_at", "is_locked", "lock_pin",
+    "has_pending_commands", "playlist_etag", "content_ids", "license_key",
+    "screen__id", "screen__name", "screen__fleet", "screen__online", "screen__active", "screen__timezone",
+    "screen__opening_hours", "fleet__id", "fleet__heartbeat_interval",
+]  # fmt: skip
+
 
 class DeviceAuthentication(BaseAuthentication):
     """`Authorization: Device <token>`: the secret a player got when it registered. Players are principals
@@ -20,6 +29,7 @@ class DeviceAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Device <token>'.")
         device = (
             Device.objects.select_related("screen", "fleet")
+            .only(*PROTOCOL_FIELDS)
             .filter(token_hash=token_hash(parts[1].decode("latin-1")))
             .first()
         )

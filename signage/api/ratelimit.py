@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle
 
@@ -118,6 +119,23 @@ def _increment(key: str, timeout: int) -> int:
         return cache.incr(key)
 
 
+def _increment_all(keys_and_ttls: list[tuple[str, int]]) -> list[int]:
+    """Increment several counters. On Redis, one round trip for all of them (INCR, and EXPIRE NX so a
+    counter's lifetime is set once); on any other cache, through the cache API.
+
+    Django's cache API has no multi-increment, so this reaches for the redis-py client behind Django's
+    RedisCache (`backend._cache`, its client wrapper): the one place the project does so."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        pipeline = backend._cache.get_client(write=True).pipeline(transaction=False)
+        for key, ttl in keys_and_ttls:
+            full_key = backend.make_and_validate_key(key)
+            pipeline.incr(full_key)
+            pipeline.expire(full_key, ttl, nx=True)
+        return pipeline.execute()[::2]
+    return [_increment(key, ttl) for key, ttl in keys_and_ttls]
+
+
 def hit(principal: str, endpoint: str, method: str) -> list[WindowState]:
     """Count one request and return the state of each window after it.
 
@@ -125,9 +143,11 @@ def hit(principal: str, endpoint: str, method: str) -> list[WindowState]:
     not burn its daily allowance by retrying."""
     now = clock()
     rule = rule_for(endpoint, method)
+    windows = list(_keys(principal, endpoint, rule, now))
+    counts = _increment_all([(key, reset - int(now) + 60) for _, reset, key in windows])
     counted = [
-        (key, WindowState(window, rule.limit(window), _increment(key, reset - int(now) + 60), reset))
-        for window, reset, key in _keys(principal, endpoint, rule, now)
+        (key, WindowState(window, rule.limit(window), count, reset))
+        for (window, reset, key), count in zip(windows, counts, strict=True)
     ]
     if not any(state.exceeded for _, state in counted):
         return [state for _, state in counted]
