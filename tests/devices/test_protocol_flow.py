@@ -202,3 +202,45 @@ def test_a_device_cannot_download_what_its_screen_does_not_need(paired, fleet, m
     assert APIClient().get(my_url).status_code == 200
     # A screen of another fleet is never in reach either.
     assert APIClient().get(my_url.replace("picture-", "video-")).status_code in (403, 404)
+
+
+def test_lookahead_emergencies_and_a_fixed_jitter(
+    paired, fleet, make_media, campaign, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = paired()
+    today = timezone.now().date()
+    now_media, soon_media, later_media = (make_media(fleet, name=n) for n in ("now", "tomorrow", "next week"))
+    campaign(client.screen, now_media, name="now")
+    campaign(client.screen, soon_media, name="tomorrow", campaign_startdate=str(today + timedelta(days=1)))
+    campaign(client.screen, later_media, name="next week", campaign_startdate=str(today + timedelta(days=7)))
+    body = client.get("/api/device/playlist").json()
+    assert [item["content_id"] for item in body["playlist"]["items"]] == [now_media.public_id]
+    # Tomorrow's campaign is pre-loaded; next week's is not yet.
+    assert sorted(c["content_id"] for c in body["content_to_download"]) == sorted(
+        [now_media.public_id, soon_media.public_id]
+    )
+    beat = client.post("/api/device/heartbeat", {}, format="json").json()
+    assert beat["emergency_alerts"] == []
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = campaign(
+            client.screen, make_media(fleet, name="evacuate"), name="Evacuate", campaign_type="event", emergency=True
+        )
+    client.get("/api/device/playlist")
+    beats = [client.post("/api/device/heartbeat", {}, format="json").json() for _ in range(3)]
+    assert beats[0]["emergency_alerts"] == [{"ad_id": alert["id"], "name": "Evacuate"}]
+    assert len({beat["next_heartbeat_in"] for beat in beats}) == 1  # fixed per device
+
+
+def test_jitter_spreads_a_fleet_that_boots_together():
+    from apps.accounts.models import Fleet
+    from apps.devices.models import Device
+    from apps.devices.services import heartbeat_interval
+
+    fleet = Fleet(name="f", heartbeat_interval=60)
+    intervals = [heartbeat_interval(Device(uuid=f"box-{i}", fleet=fleet)) for i in range(200)]
+    assert min(intervals) >= 54 and max(intervals) <= 66  # within ±10%
+    assert len(set(intervals)) >= 10  # spread, not in step
