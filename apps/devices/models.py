@@ -10,6 +10,12 @@ from apps.screens.models import Screen
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I
 
+# What a heartbeat reports (reference 002's fields, and a few more), stored on the device as it came.
+TELEMETRY_FIELDS = (
+    "ip_address", "wifi_signal", "storage_total_mb", "storage_used_mb", "storage_free_mb", "screen_on", "volume",
+    "brightness", "temperature", "uptime_seconds", "current_content",
+)  # fmt: skip
+
 
 def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()

@@ -15,23 +15,18 @@ from apps.ads.models import Ad
 from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
 
-from .models import PAIRING_ALPHABET, CommandType, Device, DeviceCommand, new_device_token, token_hash
+from .models import (
+    PAIRING_ALPHABET,
+    TELEMETRY_FIELDS,
+    CommandType,
+    Device,
+    DeviceCommand,
+    new_device_token,
+    token_hash,
+)
 from .playlist import cached_state, current_state
 
-TELEMETRY = (
-    "ip_address",
-    "wifi_signal",
-    "storage_total_mb",
-    "storage_used_mb",
-    "storage_free_mb",
-    "screen_on",
-    "volume",
-    "brightness",
-    "temperature",
-    "uptime_seconds",
-    "current_content",
-    "app_version",
-)
+TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
 INFO = ("model", "os_version", "app_version", "license_key")
 
 

@@ -8,18 +8,11 @@ from django.test.utils import CaptureQueriesContext
 from apps.accounts.models import Role
 from apps.ads.models import Ad, Broadcast
 
+from .helpers import HOST, media_url, url
+
 pytestmark = pytest.mark.django_db
 
 ADS, BROADCASTS = "/api/management/v2/ads/", "/api/management/v2/broadcasts/"
-HOST = "http://testserver"
-
-
-def url(screen):
-    return f"{HOST}/api/management/v2/screens/{screen.pk}/"
-
-
-def media_url(media):
-    return f"{HOST}/api/management/v2/medias/{media.public_id}/"
 
 
 @pytest.fixture

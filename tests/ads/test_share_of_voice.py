@@ -17,16 +17,9 @@ from apps.ads.quota import Load, first_overflows
 from apps.ads.services import share_of_voice_audit
 from apps.screens.models import Screen
 
+from .helpers import media_url, url
+
 ADS = "/api/management/v2/ads/"
-HOST = "http://testserver"
-
-
-def url(screen):
-    return f"{HOST}/api/management/v2/screens/{screen.pk}/"
-
-
-def media_url(media):
-    return f"{HOST}/api/management/v2/medias/{media.public_id}/"
 
 
 def post(api, payload):

@@ -3,21 +3,7 @@ from rest_framework import serializers
 from apps.screens.models import Screen
 from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedField
 
-from ..models import CommandType, Device, DeviceCommand
-
-TELEMETRY_FIELDS = [
-    "ip_address",
-    "wifi_signal",
-    "storage_total_mb",
-    "storage_used_mb",
-    "storage_free_mb",
-    "screen_on",
-    "volume",
-    "brightness",
-    "temperature",
-    "uptime_seconds",
-    "current_content",
-]
+from ..models import TELEMETRY_FIELDS, CommandType, Device, DeviceCommand
 
 
 class DeviceSerializer(ModelSerializer):
