@@ -17,6 +17,8 @@ from . import services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
 from .models import Device
 
+MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1  # the columns' own limits
+
 
 class DeviceView(APIView):
     authentication_classes = [DeviceAuthentication]
@@ -41,14 +43,14 @@ class HeartbeatSerializer(serializers.Serializer):
     uuid = serializers.CharField(max_length=100, required=False)
     ip_address = serializers.IPAddressField(required=False, allow_null=True)
     wifi_signal = serializers.IntegerField(required=False, min_value=-150, max_value=0, allow_null=True)
-    storage_total_mb = serializers.IntegerField(required=False, min_value=0, allow_null=True)
-    storage_used_mb = serializers.IntegerField(required=False, min_value=0, allow_null=True)
-    storage_free_mb = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    storage_total_mb = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT, allow_null=True)
+    storage_used_mb = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT, allow_null=True)
+    storage_free_mb = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT, allow_null=True)
     screen_on = serializers.BooleanField(required=False, allow_null=True)
     volume = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True)
     brightness = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True)
     temperature = serializers.FloatField(required=False, min_value=-50, max_value=150, allow_null=True)
-    uptime_seconds = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    uptime_seconds = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BIGINT, allow_null=True)
     current_content = serializers.CharField(required=False, max_length=255, allow_blank=True)
     app_version = serializers.CharField(required=False, max_length=50, allow_blank=True)
     command_results = CommandResultSerializer(many=True, required=False)
@@ -154,6 +156,8 @@ class PlaylistView(DeviceView):
 class CommandResultView(DeviceView):
     @extend_schema(request=CommandResultSerializer, responses={200: None})
     def post(self, request, command_id):
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"__all__": ["Expected an object."]})
         incoming = CommandResultSerializer(data={**request.data, "id": str(command_id)})
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -163,7 +167,8 @@ class CommandResultView(DeviceView):
         return Response({"id": str(command.pk), "succeeded_at": command.succeeded_at, "failed_at": command.failed_at})
 
 
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
+NUMBER = re.compile(r"^[0-9]{1,18}$")
 
 
 class ContentDownloadView(APIView):
@@ -179,7 +184,7 @@ class ContentDownloadView(APIView):
         parsed = parse_public_id(content_id)
         params = request.query_params
         device_id, expires, signature = params.get("device", ""), params.get("expires", ""), params.get("signature", "")
-        if parsed is None or not device_id.isdigit() or not expires.isdigit():
+        if parsed is None or not NUMBER.match(device_id) or not NUMBER.match(expires):
             raise Http404
         if int(expires) < timezone.now().timestamp():
             return Response({"detail": "This download link has expired.", "code": "expired"}, status=403)

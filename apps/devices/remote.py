@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import scoping
-from apps.ads.models import Ad, BroadcastScreen
+from apps.ads.models import Ad, AdStatus, BroadcastScreen
+from apps.ads.services import fleet_today
 from apps.screens.models import Screen
 from signage.remote import read_remote_token, remote_token
 
@@ -64,9 +65,14 @@ def remote_call(request, token):
     values = read_remote_token(token, "call")
     if values is None:
         raise Http404
-    ad = Ad.objects.filter(pk=values["a"]).first()
+    ad = Ad.objects.select_related("fleet").filter(pk=values["a"]).first()
     if ad is None:
         raise Http404
+    today = fleet_today(ad.fleet)
+    current = ad.campaign_startdate <= today and (ad.campaign_enddate is None or ad.campaign_enddate >= today)
+    on_screen = BroadcastScreen.objects.filter(broadcast__ad=ad, screen_id=values["s"]).exists()
+    if ad.status != AdStatus.ACTIVE or not current or not on_screen:
+        return JsonResponse({"detail": "This campaign does not play on this screen now.", "code": "gone"}, status=410)
     devices = list(Device.objects.filter(screen_id=values["s"], fleet_id=ad.fleet_id))
     for device in devices:
         command_create(device=device, kind=CommandType.PLAY_AD, payload={"ad": str(ad.pk)})

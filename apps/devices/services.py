@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 import secrets
 from datetime import timedelta
@@ -24,7 +25,7 @@ from .models import (
     new_device_token,
     token_hash,
 )
-from .playlist import cached_state, current_state
+from .playlist import current_state
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
 INFO = ("model", "os_version", "app_version", "license_key")
@@ -131,24 +132,28 @@ def heartbeat_interval(device: Device) -> int:
 
 
 def device_heartbeat(*, device: Device, telemetry: dict, results: list[dict]) -> dict:
-    """Record a heartbeat. An idle device costs one UPDATE here (its authentication one SELECT)."""
+    """Record a heartbeat. An idle device costs one UPDATE here (its authentication one SELECT); after a
+    content change, the first heartbeat of a screen rebuilds its playlist state (a few queries, once)."""
     now = timezone.now()
+    for item in results:  # before the pending flag is cleared: a bad result must not lose a command
+        # An unknown or foreign command id in a heartbeat is ignored (the result endpoint says 400).
+        with contextlib.suppress(ValidationError):
+            command_result(device=device, command_id=item.get("id"), status=item.get("status"),
+                           result=item.get("result"))  # fmt: skip
     changes = {field: telemetry[field] for field in TELEMETRY if field in telemetry}
     changes.update(last_seen_at=now, online=True)
+    pending = []
     if device.has_pending_commands:
         changes["has_pending_commands"] = False
+        pending = _deliver_commands(device, now)
     Device.objects.filter(pk=device.pk).update(**changes)
     if device.screen_id and not device.screen.online:
         screens_set_online(screen_ids=[device.screen_id], online=True, at=now)
-    for item in results:
-        command_result(device=device, command_id=item.get("id"), status=item.get("status"), result=item.get("result"))
-    pending = _deliver_commands(device, now) if device.has_pending_commands else []
-    state = cached_state(device.screen, now) if device.screen_id else None
-    has_update = device.paired and (state is None or state["etag"] != device.playlist_etag)
+    state = current_state(device.screen, now) if device.screen_id else None
     return {
         "status": "ok",
         "paired": device.paired,
-        "has_update": has_update,
+        "has_update": state is not None and state["etag"] != device.playlist_etag,
         "is_locked": device.is_locked,
         "lock_pin": device.lock_pin or None,
         "has_pending_commands": bool(pending),
@@ -271,6 +276,7 @@ def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
             {**content, "download_url": urls[content["media_id"]]} for content in state["contents"]
         ],
         "content_to_delete": [content_id for content_id in device.content_ids if content_id not in needed],
+        "emergency_alerts": state["emergency_alerts"],
         "etag": state["etag"],
         "valid_until": state["valid_until"],
         "show_watermark": False,

@@ -1,3 +1,4 @@
+import re
 import uuid
 from datetime import timedelta
 
@@ -98,9 +99,11 @@ class Media(models.Model):
         return self.duration if self.type == MediaType.VIDEO else self.display_time
 
 
+PUBLIC_ID = re.compile(r"^(picture|video|pdf)-([0-9]{1,18})$")
+
+
 def parse_public_id(value: str) -> tuple[str, int] | None:
-    """("video", 508) for "video-508"; None for anything else."""
-    kind, _, number = str(value).partition("-")
-    if kind not in MediaType.values or not number.isdigit():
-        return None
-    return kind, int(number)
+    """("video", 508) for "video-508"; None for anything else (ASCII digits only, and few enough of them
+    to be a database id)."""
+    match = PUBLIC_ID.match(str(value))
+    return (match[1], int(match[2])) if match else None
