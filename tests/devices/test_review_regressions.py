@@ -124,4 +124,7 @@ def test_simultaneous_wrong_codes_cannot_pass_the_limit(fleet, make_member, make
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses.count(400) == settings.SIGNAGE_PAIRING_ATTEMPTS and statuses.count(429) == 7
+    # Never more guesses than the limit, whatever the interleaving (user and address counters race each
+    # other, so fewer may get through under contention: refusing more is the safe side).
+    assert 1 <= statuses.count(400) <= settings.SIGNAGE_PAIRING_ATTEMPTS
+    assert statuses.count(400) + statuses.count(429) == 12
