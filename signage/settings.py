@@ -219,6 +219,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "signage.api.schema.add_oauth2_token_endpoint",
+        "signage.api.schema.add_error_responses",
     ],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -105,3 +105,26 @@ def make_media(db):
         )
 
     return make
+
+
+# Every /api/ response the suite sees, as (method, path, status): tests/zz_schema checks the OpenAPI schema
+# documents each of them.
+SEEN_RESPONSES: set[tuple[str, str, int]] = set()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _record_api_responses():
+    from django.test import Client
+
+    original = Client.request
+
+    def request(self, **environ):
+        response = original(self, **environ)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/") and not path.startswith(("/api/schema", "/api/docs")):
+            SEEN_RESPONSES.add((environ.get("REQUEST_METHOD", "GET").lower(), path, response.status_code))
+        return response
+
+    Client.request = request
+    yield
+    Client.request = original

@@ -179,7 +179,7 @@ class ContentDownloadView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(responses={200: bytes, 206: bytes, 403: None, 404: None})
+    @extend_schema(responses={200: bytes, 206: bytes, 403: None, 404: None, 416: None})
     def get(self, request, content_id):
         parsed = parse_public_id(content_id)
         params = request.query_params

@@ -77,3 +77,66 @@ def add_oauth2_token_endpoint(result, generator, request, public):
     }
     result["components"]["securitySchemes"].setdefault("basicAuth", {"type": "http", "scheme": "basic"})
     return result
+
+
+ERROR_SCHEMAS = {
+    "ErrorDetail": {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+        "required": ["detail", "code"],
+    },
+    "ValidationErrors": {
+        "type": "object",
+        "description": 'Per field (`__all__` for the whole object): `{"field": [{"message": ..., "code": ...}]}`; '
+        "share-of-voice errors keep reference 000's own shapes.",
+        "additionalProperties": {
+            "oneOf": [
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
+                    },
+                },
+                {"type": "object"},
+            ]
+        },
+    },
+    "Throttled": {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "enum": ["throttled"]},
+            "message": {"type": "string", "example": "Request was throttled. Expected available in 42 seconds."},
+        },
+        "required": ["code", "message"],
+    },
+}
+
+
+def _response(description: str, schema: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def add_error_responses(result, generator, request, public):
+    """Documents the error responses every API operation can give, in the project's error shapes."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    for path, operations in result["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            public_operation = operation.get("security") == [] or any(
+                not item for item in operation.get("security", [{}])
+            )
+            if method in ("post", "put", "patch") or "parameters" in operation:
+                responses.setdefault("400", _response("Invalid input; nothing was changed.", "ValidationErrors"))
+            if not public_operation:
+                responses.setdefault("401", _response("No or invalid credentials.", "ErrorDetail"))
+                responses.setdefault("403", _response("Not allowed for this principal.", "ErrorDetail"))
+            if "{" in path:
+                responses.setdefault("404", _response("No such object among yours.", "ErrorDetail"))
+            responses.setdefault("429", _response("Rate limit exceeded (see Retry-After).", "Throttled"))
+    return result

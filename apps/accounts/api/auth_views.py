@@ -1,7 +1,7 @@
 """`POST /api/get_jwt_token/` as in reference 000: username and password (JSON or form) in,
 `{"token": ...}` out (plus `refresh`, for `POST /api/refresh_jwt_token/`)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
@@ -30,11 +30,17 @@ class _TokenView(TokenViewBase):
     permission_classes = [AllowAny]
 
 
-@extend_schema(tags=["auth"], responses={200: ObtainTokenSerializer}, auth=[])
+@extend_schema(
+    tags=["auth"],
+    responses={200: ObtainTokenSerializer, 401: OpenApiResponse(description="Wrong credentials")},
+    auth=[],
+)
 class ObtainJSONWebToken(_TokenView):
     serializer_class = ObtainTokenSerializer
 
 
-@extend_schema(tags=["auth"], responses={200: RefreshTokenSerializer}, auth=[])
+@extend_schema(
+    tags=["auth"], responses={200: RefreshTokenSerializer, 401: OpenApiResponse(description="Invalid token")}, auth=[]
+)
 class RefreshJSONWebToken(_TokenView):
     serializer_class = RefreshTokenSerializer

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
@@ -29,6 +30,7 @@ class PlaceViewSet(ModelViewSet):
             raise PermissionDenied(PUBLIC_IS_IMMUTABLE)
         super().check_object_permissions(request, obj)
 
+    @extend_schema(responses={201: PlaceSerializer, 200: PlaceSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
