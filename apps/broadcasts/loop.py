@@ -146,7 +146,7 @@ def build_loop(screen: ScreenState, at: datetime, candidates: list[Candidate]) -
 # --- the query phase ----------------------------------------------------------------------------------
 
 
-def _candidate(broadcast: Broadcast, screen_ids: list) -> Candidate:
+def _candidate(broadcast: Broadcast, sliding_order: list) -> Candidate:
     ad, media = broadcast.ad, broadcast.media
     return Candidate(
         broadcast_id=broadcast.pk,
@@ -169,7 +169,7 @@ def _candidate(broadcast: Broadcast, screen_ids: list) -> Candidate:
         display_periods=broadcast.display_periods or {},
         loop_indexes=broadcast.screens_loop_indexes or {},
         valid_until=media.valid_until if media else None,
-        sliding_order=tuple(str(screen_id) for screen_id in screen_ids) if ad.sliding else (),
+        sliding_order=tuple(str(screen_id) for screen_id in sliding_order) if ad.sliding else (),
         emergency=ad.campaign_type == CampaignType.EVENT and ad.emergency,
     )
 

@@ -86,10 +86,6 @@ class Device(models.Model):
     def rate_limit_principal(self) -> str:
         return f"device:{self.pk}"
 
-    @property
-    def is_authenticated(self) -> bool:  # for code that asks any principal
-        return True
-
 
 class CommandType(models.TextChoices):
     REBOOT = "reboot", "Reboot"
