@@ -2,7 +2,6 @@ import zoneinfo
 from datetime import datetime, time
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import escape
@@ -11,6 +10,7 @@ from apps.accounts.models import Fleet, Membership
 from apps.screens.hours import clean_week_hours
 from apps.screens.models import Screen
 from signage.api.exceptions import DomainError
+from signage.errors import field_error
 
 from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, MultimediaType, QuotaOverflow
 from .quota import Load, Overflow, first_overflows
@@ -31,10 +31,6 @@ MONTHS = [
 ]
 
 
-def _error(field: str, message: str, code: str = "invalid") -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
 def fleet_today(fleet: Fleet):
     return timezone.now().astimezone(zoneinfo.ZoneInfo(fleet.timezone)).date()
 
@@ -45,39 +41,45 @@ def fleet_today(fleet: Fleet):
 def _check_broadcast(ad: Ad, item: dict) -> None:
     media, screens = item.get("media"), item.get("screens", [])
     if media is None and not ad.adupdater:
-        raise _error("broadcasts", "Every broadcast needs a media (only HTML campaigns have none).", "required")
+        raise field_error("broadcasts", "Every broadcast needs a media (only HTML campaigns have none).", "required")
     if media is not None and ad.adupdater:
-        raise _error("broadcasts", "The broadcast of an HTML campaign has no media: the screenshot is its content.")
+        raise field_error(
+            "broadcasts", "The broadcast of an HTML campaign has no media: the screenshot is its content."
+        )
     if media is not None and media.fleet_id != ad.fleet_id:
-        raise _error("broadcasts", "A media belongs to another fleet.")
+        raise field_error("broadcasts", "A media belongs to another fleet.")
     if any(screen.fleet_id != ad.fleet_id for screen in screens):
-        raise _error("broadcasts", "A screen belongs to another fleet.")
+        raise field_error("broadcasts", "A screen belongs to another fleet.")
     screen_ids = {str(screen.pk) for screen in screens}
     strays = sorted(set(item.get("screens_loop_indexes", {})) - screen_ids)
     if strays:
-        raise _error("broadcasts", f"screens_loop_indexes names a screen that is not in the broadcast: {strays[0]}.")
+        raise field_error(
+            "broadcasts", f"screens_loop_indexes names a screen that is not in the broadcast: {strays[0]}."
+        )
 
 
 def _check_campaign(ad: Ad, items: list[dict], author) -> None:
     """The rules of a campaign and its broadcasts (reference 000 "Campaigns", SPEC 4.5 and 6)."""
     if ad.campaign_enddate and ad.campaign_enddate < ad.campaign_startdate:
-        raise _error("campaign_enddate", "The end date is before the start date.")
+        raise field_error("campaign_enddate", "The end date is before the start date.")
     for item in items:
         _check_broadcast(ad, item)
     screen_sets = [frozenset(screen.pk for screen in item.get("screens", [])) for item in items]
     same_screens = ad.multimedia_type in (MultimediaType.PLAYLIST, MultimediaType.CLONED)
     if same_screens and len(set(screen_sets)) > 1:
-        raise _error("broadcasts", f"All broadcasts of a {ad.multimedia_type} campaign must have the same screens.")
+        raise field_error(
+            "broadcasts", f"All broadcasts of a {ad.multimedia_type} campaign must have the same screens."
+        )
     # Stretched: no two broadcasts on the same set of screens. (Not disjoint sets: reference 000's update
     # example puts screen4 in both broadcasts.)
     if ad.multimedia_type == MultimediaType.STRETCHED and len(set(screen_sets)) < len(screen_sets):
-        raise _error("broadcasts", "Each broadcast of a stretched campaign must have a different set of screens.")
+        raise field_error("broadcasts", "Each broadcast of a stretched campaign must have a different set of screens.")
     if ad.adupdater and len(items) != 1:
-        raise _error("broadcasts", "An HTML campaign has exactly one broadcast, without media.")
+        raise field_error("broadcasts", "An HTML campaign has exactly one broadcast, without media.")
     if ad.campaign_type == CampaignType.SOLO and len(items) > 1:
-        raise _error("broadcasts", "A solo campaign has a single media.")
+        raise field_error("broadcasts", "A solo campaign has a single media.")
     if ad.sliding and not ad.is_share_of_voice:
-        raise _error("sliding", "Only share-of-voice campaigns can slide.")
+        raise field_error("sliding", "Only share-of-voice campaigns can slide.")
     if ad.is_share_of_voice:
         _check_share_of_voice(ad, items, author)
 
@@ -85,13 +87,13 @@ def _check_campaign(ad: Ad, items: list[dict], author) -> None:
 def _check_share_of_voice(ad: Ad, items: list[dict], author) -> None:
     fleet = ad.fleet
     if not fleet.share_of_voice:
-        raise _error("author_origin", "You don't have any share of voice")
+        raise field_error("author_origin", "You don't have any share of voice")
     if not fleet.advertiser_types.filter(pk=ad.author_origin_id).exists():
-        raise _error("author_origin", f"The fleet does not offer the advertiser type '{ad.author_origin}'.")
+        raise field_error("author_origin", f"The fleet does not offer the advertiser type '{ad.author_origin}'.")
     if author is not None and not _has_share(author, fleet, ad.author_origin_id):
-        raise _error("author_origin", f"You don't have access to the share of voice of '{ad.author_origin}'.")
+        raise field_error("author_origin", f"You don't have access to the share of voice of '{ad.author_origin}'.")
     if len(items) > 1:
-        raise _error("broadcasts", "Share of voice campaigns can not have multiple contents.")
+        raise field_error("broadcasts", "Share of voice campaigns can not have multiple contents.")
     if ad.sliding:
         screens = items[0].get("screens", []) if items else []
         if len(screens) < 2:
@@ -105,7 +107,7 @@ def _check_share_of_voice(ad: Ad, items: list[dict], author) -> None:
                 }
             )
         if ad.campaign_enddate is None or (ad.campaign_enddate - ad.campaign_startdate).days < 1:
-            raise _error("campaign_enddate", "A sliding campaign must last at least 2 days.")
+            raise field_error("campaign_enddate", "A sliding campaign must last at least 2 days.")
 
 
 def _has_share(user, fleet: Fleet, advertiser_type_id) -> bool:
@@ -238,12 +240,12 @@ def broadcast_delete(*, broadcast: Broadcast) -> None:
 def campaign_give(*, ad: Ad, author_key) -> Ad:
     """Hand a share-of-voice campaign to another user who has access to that share of voice. Final."""
     if not ad.is_share_of_voice:
-        raise _error("author", "Only share-of-voice campaigns can be given.")
+        raise field_error("author", "Only share-of-voice campaigns can be given.")
     users = get_user_model().objects
     lookup = {"pk": author_key} if str(author_key).isdigit() else {"username": author_key}
     new_author = users.filter(**lookup, is_active=True).first()
     if new_author is None or not _has_share(new_author, ad.fleet, ad.author_origin_id):
-        raise _error("author", "This user has no access to the campaign's share of voice.")
+        raise field_error("author", "This user has no access to the campaign's share of voice.")
     Ad.objects.filter(pk=ad.pk).update(author=new_author, modified=timezone.now())
     ad.author = new_author
     return ad

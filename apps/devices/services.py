@@ -15,6 +15,7 @@ from apps.accounts.models import Fleet
 from apps.ads.models import Ad
 from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
+from signage.errors import field_error
 
 from .models import (
     PAIRING_ALPHABET,
@@ -29,10 +30,6 @@ from .playlist import current_state
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
 INFO = ("model", "os_version", "app_version", "license_key")
-
-
-def _error(field: str, message: str, code: str = "invalid") -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 # --- registration and pairing -------------------------------------------------------------------------
@@ -63,7 +60,7 @@ def device_register(*, uuid: str, info: dict, device: Device | None) -> tuple[De
     without its token is refused: the uuid alone never identifies a device.
     """
     if device is not None and device.uuid != uuid:
-        raise _error("uuid", "This token belongs to another device.")
+        raise field_error("uuid", "This token belongs to another device.")
     raw_token = None
     if device is None:
         if Device.objects.filter(uuid=uuid).exists():
@@ -100,7 +97,7 @@ def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str 
     """Attach a player to a screen (and its fleet); its pairing code stops working."""
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.paired:
-        raise _error("pairing_code", "Unknown or expired pairing code.")
+        raise field_error("pairing_code", "Unknown or expired pairing code.")
     device.screen, device.fleet = screen, screen.fleet
     device.name = name or device.name or screen.name
     device.barcode, device.sticker = barcode or device.barcode, sticker or device.sticker
@@ -112,7 +109,7 @@ def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str 
 @transaction.atomic
 def device_update(*, device: Device, values: dict) -> Device:
     if "screen" in values and values["screen"] is not None and values["screen"].fleet_id != device.fleet_id:
-        raise _error("screen", "This screen belongs to another fleet.")
+        raise field_error("screen", "This screen belongs to another fleet.")
     for field, value in values.items():
         setattr(device, field, value)
     device.save()
@@ -181,16 +178,16 @@ def _deliver_commands(device: Device, now) -> list[dict]:
 def _percent(payload: dict, key: str) -> dict:
     value = payload.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise _error("payload", f"'{key}' must be a whole number from 0 to 100.")
+        raise field_error("payload", f"'{key}' must be a whole number from 0 to 100.")
     return {key: value}
 
 
 def clean_command(device: Device, kind: str, payload) -> dict:
     if kind not in CommandType.values:
-        raise _error("type", f"Unknown command '{kind}'. Valid: {', '.join(CommandType.values)}.")
+        raise field_error("type", f"Unknown command '{kind}'. Valid: {', '.join(CommandType.values)}.")
     payload = payload or {}
     if not isinstance(payload, dict):
-        raise _error("payload", "Expected an object.")
+        raise field_error("payload", "Expected an object.")
     if kind == CommandType.SET_VOLUME:
         return _percent(payload, "volume")
     if kind == CommandType.SET_BRIGHTNESS:
@@ -202,10 +199,10 @@ def clean_command(device: Device, kind: str, payload) -> dict:
         except ValidationError:
             ad = None
         if ad is None:
-            raise _error("payload", "'ad' must be a campaign of this device's fleet.")
+            raise field_error("payload", "'ad' must be a campaign of this device's fleet.")
         return {"ad": str(ad.pk)}
     if payload:
-        raise _error("payload", f"The command '{kind}' takes no payload.")
+        raise field_error("payload", f"The command '{kind}' takes no payload.")
     return {}
 
 
@@ -224,9 +221,9 @@ def command_result(*, device: Device, command_id, status: str, result=None) -> D
     try:
         command = DeviceCommand.objects.get(pk=command_id, device=device)
     except (DeviceCommand.DoesNotExist, ValidationError, ValueError):
-        raise _error("id", "Unknown command.") from None
+        raise field_error("id", "Unknown command.") from None
     if status not in ("succeeded", "failed"):
-        raise _error("status", "Expected 'succeeded' or 'failed'.")
+        raise field_error("status", "Expected 'succeeded' or 'failed'.")
     now = timezone.now()
     column = "succeeded_at" if status == "succeeded" else "failed_at"
     DeviceCommand.objects.filter(pk=command.pk, succeeded_at__isnull=True, failed_at__isnull=True).update(
@@ -239,7 +236,7 @@ def command_result(*, device: Device, command_id, status: str, result=None) -> D
 @transaction.atomic
 def device_lock(*, device: Device, pin: str | None, author=None) -> Device:
     if pin is not None and (not pin.isdigit() or not 4 <= len(pin) <= 8):
-        raise _error("pin", "The PIN is 4 to 8 digits.")
+        raise field_error("pin", "The PIN is 4 to 8 digits.")
     device.is_locked, device.lock_pin = pin is not None, pin or ""
     device.save(update_fields=["is_locked", "lock_pin", "modified"])
     command_create(device=device, kind=CommandType.LOCK if pin is not None else CommandType.UNLOCK, author=author)

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 
 from apps.accounts.content import fleet_content_changed
 from apps.accounts.models import Fleet
+from signage.errors import field_error
 
 from .fetching import FetchError, fetch
 from .models import Media, MediaType
@@ -33,10 +34,6 @@ class NoExternalStorage(PermissionDenied):
 
     def __init__(self):
         super().__init__("This fleet has no external storage.")
-
-
-def _invalid(field: str, message: str, code: str = "invalid") -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 @contextmanager
@@ -56,7 +53,7 @@ def _spooled(upload):
 
 def _check_display_time(kind: str, display_time: int | None) -> None:
     if kind != MediaType.VIDEO and not display_time:
-        raise _invalid("display_time", f"A {kind} needs a display_time (seconds).", "required")
+        raise field_error("display_time", f"A {kind} needs a display_time (seconds).", "required")
 
 
 def _store(media: Media, path: str, probe: Probe, checksum: str, size: int) -> None:
@@ -94,12 +91,14 @@ def media_create_from_upload(
 ) -> Media:
     """A media from an uploaded file, typed by its content whatever its name says."""
     if upload.size > settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES:
-        raise _invalid("file", f"The file is larger than the {settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES} bytes accepted.")
+        raise field_error(
+            "file", f"The file is larger than the {settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES} bytes accepted."
+        )
     with _spooled(upload) as (path, checksum, size):
         try:
             probe = probe_file(path)
         except InvalidMedia as error:
-            raise _invalid("file", str(error)) from None
+            raise field_error("file", str(error)) from None
         _check_display_time(probe.type, display_time)
         media = Media(
             fleet=fleet,
@@ -116,7 +115,7 @@ def _type_of_response(fetched, field: str) -> str:
     """The media type of a fetched URL: its Content-Type, or its first bytes when that says nothing."""
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "text/html":
-        raise _invalid(
+        raise field_error(
             field, "This URL is an HTML page; HTML pages become pictures by screenshot, which is not available yet."
         )
     for prefix, kind in CONTENT_TYPES.items():
@@ -126,7 +125,9 @@ def _type_of_response(fetched, field: str) -> str:
         sniffed = sniff(fetched.head)
         if sniffed is not None:
             return sniffed[0]
-    raise _invalid(field, f"The URL's content ({content_type or 'unknown type'}) is not a picture, a video or a PDF.")
+    raise field_error(
+        field, f"The URL's content ({content_type or 'unknown type'}) is not a picture, a video or a PDF."
+    )
 
 
 def media_create_from_url(
@@ -145,15 +146,15 @@ def media_create_from_url(
     try:
         fetched = fetch(url)
     except FetchError as error:
-        raise _invalid(field, str(error)) from None
+        raise field_error(field, str(error)) from None
     if fetched.status != 200:
-        raise _invalid(field, f"The URL answered HTTP {fetched.status}.")
+        raise field_error(field, f"The URL answered HTTP {fetched.status}.")
     try:
         kind = _type_of_response(fetched, field)
         try:
             probe = probe_file(fetched.path, claimed_type=kind)
         except InvalidMedia as error:
-            raise _invalid(field, str(error)) from None
+            raise field_error(field, str(error)) from None
         _check_display_time(probe.type, display_time)
         now = timezone.now()
         media = Media(
@@ -335,7 +336,7 @@ def clean_folder(value: str) -> str:
     """Reference 000: letters without accents, digits, `-`, `_` and space, `/` between folders."""
     value = (value or "").strip()
     if value and not FOLDER.match(value):
-        raise _invalid(
+        raise field_error(
             "folder",
             "A folder may contain only letters without accents, digits, '-', '_' and spaces, "
             "with '/' between folders (e.g. 'main-folder 2/medias/my_images').",
@@ -366,10 +367,10 @@ def media_update(*, media: Media, values: dict) -> Media:
     for field, value in values.items():
         setattr(media, field, value)
     if media.type != MediaType.VIDEO and not media.display_time:
-        raise _invalid("display_time", f"A {media.type} needs a display_time (seconds).", "required")
+        raise field_error("display_time", f"A {media.type} needs a display_time (seconds).", "required")
     if "refresh_time" in values:
         if values["refresh_time"] and not media.source_url:
-            raise _invalid("refresh_time", "Only media created from a URL can be refreshed.")
+            raise field_error("refresh_time", "Only media created from a URL can be refreshed.")
         media.next_refresh_at = timezone.now() + timedelta(minutes=media.refresh_time) if media.refresh_time else None
     media.full_clean(exclude=["file", "thumbnail", "source_url"])
     media.save(update_fields=[*values, "next_refresh_at", "modified"])
