@@ -61,9 +61,10 @@ class AdFilter(FilterSet):
             return queryset
         from apps.accounts.models import Fleet
 
+        if not value:  # reference 000: "Use current=false (or omit the parameter) to list all campaigns"
+            return queryset
         fleets = Fleet.objects.filter(pk__in=queryset.values("fleet_id")).values_list("pk", "timezone")
-        condition = current_ads_q(fleets)
-        return queryset.filter(condition) if value else queryset.exclude(condition)
+        return queryset.filter(current_ads_q(fleets))
 
 
 class BroadcastFilter(FilterSet):

@@ -65,8 +65,9 @@ def _check_campaign(ad: Ad, items: list[dict], author) -> None:
     for item in items:
         _check_broadcast(ad, item)
     screen_sets = [frozenset(screen.pk for screen in item.get("screens", [])) for item in items]
-    same_screens = ad.multimedia_type in (MultimediaType.PLAYLIST, MultimediaType.CLONED)
-    if same_screens and len(set(screen_sets)) > 1:
+    # Cloned broadcasts are campaigns of their own, so their screens may differ (reference 000's own
+    # "Update a campaign" example); a playlist is one sequence per screen, so it needs the same screens.
+    if ad.multimedia_type == MultimediaType.PLAYLIST and len(set(screen_sets)) > 1:
         raise field_error(
             "broadcasts", f"All broadcasts of a {ad.multimedia_type} campaign must have the same screens."
         )
@@ -176,6 +177,7 @@ def _items_of(ad: Ad) -> list[dict]:
 @transaction.atomic
 def campaign_create(*, fleet: Fleet, author, values: dict, broadcasts: list[dict] | None = None) -> Ad:
     """Create a campaign with its broadcasts; share-of-voice campaigns must fit their quotas."""
+    values = {"campaign_startdate": fleet_today(fleet), **values}  # reference 000's HTML example has none
     ad = Ad(fleet=fleet, author=author, **values)
     items = [_clean_item(item) for item in broadcasts or []]
     _check_campaign(ad, items, author)

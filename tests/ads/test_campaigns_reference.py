@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from apps.ads.models import Ad, Broadcast
+from apps.ads.services import fleet_today
 
 from .helpers import HOST, media_url, url
 
@@ -74,17 +75,16 @@ def test_multimedia_campaign(api, screens, medias):
 
 
 def test_update_moves_screen2_to_media2_and_adds_screen4(api, screens, medias):
-    """The reference's "Update a campaign". Its example campaign says "cloned" yet gives its broadcasts
-    different screens, which its own cloned rule forbids; as a stretched campaign it is valid, and so is
-    the PATCH: screen2 moves to media2, screen4 gets both."""
+    """The reference's "Update a campaign", as written: a cloned campaign whose broadcasts have different
+    screens (each media of a cloned campaign is a campaign of its own); the PATCH moves screen2 to media2
+    and gives screen4 both."""
     s1, s2, s3, s4 = screens
     created = post(
         api,
         ADS,
         {
             "name": "Example name",
-            "campaign_startdate": "2017-08-01",
-            "multimedia_type": "stretched",
+            "multimedia_type": "cloned",
             "broadcasts": [
                 {"screens": [url(s1), url(s2)], "media": media_url(medias[0])},
                 {"screens": [url(s3)], "media": media_url(medias[1])},
@@ -100,6 +100,7 @@ def test_update_moves_screen2_to_media2_and_adds_screen4(api, screens, medias):
     }
     response = patch(api, created.json()["url"], payload)
     assert response.status_code == 200, response.content
+    assert response.json()["multimedia_type"] == "cloned"
     assert broadcast_map(created.json()["id"]) == {
         "media1": ["screen1", "screen4"],
         "media2": ["screen2", "screen3", "screen4"],
@@ -107,9 +108,9 @@ def test_update_moves_screen2_to_media2_and_adds_screen4(api, screens, medias):
     assert sorted(response.json()["screens"]) == sorted(url(s) for s in screens)
 
 
-def test_cloned_and_playlist_need_the_same_screens_everywhere(api, screens, medias):
+def test_playlist_needs_the_same_screens_everywhere_cloned_does_not(api, screens, medias):
     s1, s2, s3, _ = screens
-    for kind in ("cloned", "playlist"):
+    for kind, expected in (("playlist", 400), ("cloned", 201)):
         response = post(
             api,
             ADS,
@@ -123,12 +124,16 @@ def test_cloned_and_playlist_need_the_same_screens_everywhere(api, screens, medi
                 ],
             },
         )
-        assert response.status_code == 400
-        assert response.json() == {
-            "broadcasts": [
-                {"message": f"All broadcasts of a {kind} campaign must have the same screens.", "code": "invalid"}
-            ]
-        }
+        assert response.status_code == expected, response.content
+        if kind == "playlist":
+            assert response.json() == {
+                "broadcasts": [
+                    {"message": "All broadcasts of a playlist campaign must have the same screens.", "code": "invalid"}
+                ]
+            }
+            assert not Ad.objects.exists()
+    assert broadcast_map(Ad.objects.get().pk) == {"media1": ["screen1", "screen2"], "media2": ["screen3"]}
+    Ad.objects.all().delete()
     response = post(
         api,
         ADS,
@@ -208,10 +213,10 @@ def test_campaign_without_broadcasts_then_patch_them(api, screens, medias):
     assert response.json()["screens"] == [url(screens[2])]
 
 
-def test_html_campaign(api, screens):
+def test_html_campaign(api, screens, fleet):
+    """Verbatim: the example gives no campaign_startdate; the campaign starts today (the fleet's day)."""
     payload = {
         "name": "Mon site",
-        "campaign_startdate": "2017-08-01",
         "broadcasts": [{"screens": [url(screens[0]), url(screens[1])]}],
         "adupdater": {
             "category": "screenshot",
@@ -223,6 +228,7 @@ def test_html_campaign(api, screens):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["adupdater"] == payload["adupdater"] and body["broadcasts"][0]["media"] is None
+    assert body["campaign_startdate"] == str(fleet_today(fleet)) and body["campaign_enddate"] is None
 
 
 def test_advanced_parameters(api, screens, medias):
@@ -232,15 +238,20 @@ def test_advanced_parameters(api, screens, medias):
 
 
 def test_screens_loop_indexes(api, screens, medias):
+    """Verbatim, down to the reference's own host, its URLs without a trailing slash, its `media/` path
+    and its missing campaign_startdate."""
     xxx, yyy = screens[0], screens[1]
+    base = "https://manager.cenareo.com/api/management/v2"
     payload = {
         "name": "My campaign",
-        "campaign_startdate": "2017-08-01",
         "broadcasts": [
             {
-                "screens_loop_indexes": {url(xxx): [1, 5, 10], str(yyy.pk): [0, 4, 8]},
-                "screens": [url(xxx), url(yyy)],
-                "media": media_url(medias[0]),
+                "screens_loop_indexes": {
+                    f"{base}/screens/{xxx.pk}": [1, 5, 10],
+                    f"{base}/screens/{yyy.pk}": [0, 4, 8],
+                },
+                "screens": [f"{base}/screens/{xxx.pk}", f"{base}/screens/{yyy.pk}"],
+                "media": f"{base}/media/{medias[0].public_id}",
             }
         ],
     }
@@ -277,12 +288,11 @@ def test_current_filter_example(api, fleet):
     body = api.get(f"{ADS}?current=true&fields=id,name,campaign_startdate,campaign_enddate").json()
     assert body["count"] == 3
     assert sorted(item["name"] for item in body["results"]) == ["Campaign A", "Campaign B", "Ends today"]
-    assert all(
-        set(item) == {"url", "id", "name", "campaign_startdate", "campaign_enddate"}
-        or set(item) == {"id", "name", "campaign_startdate", "campaign_enddate"}
-        for item in body["results"]
-    )
-    assert api.get(f"{ADS}?current=false").json()["count"] == 2
+    for item in body["results"]:  # as the reference's example response: `url` first, then the fields asked
+        assert list(item) == ["url", "id", "name", "campaign_startdate", "campaign_enddate"]
+        assert item["url"] == f"{HOST}{ADS}{item['id']}/"
+    # "Use current=false (or omit the parameter) to list all campaigns without this restriction."
+    assert api.get(f"{ADS}?current=false").json()["count"] == 5
     assert api.get(ADS).json()["count"] == 5
 
 

@@ -48,7 +48,7 @@ def test_create_an_exclusive_place_and_reuse_it(api, fleet):
     payload = {**ADDRESS, "name": "My Favorite Place", "exclusive_fleet": fleet.pk, "private_fleet_key": "my-key"}
     first = post(api, payload)
     assert first.status_code == 201
-    assert first.json()["exclusive_fleet"].endswith(f"/fleets/{fleet.pk}/")
+    assert first.json()["exclusive_fleet"] == fleet.pk  # in the form the reference gives it: the fleet's id
     assert first.json()["private_fleet_key"] == "my-key"
     again = post(api, {**payload, "address": "rue de la république", "name": "Another name"})
     assert again.status_code == 200

@@ -99,6 +99,7 @@ class AdSerializer(FleetOwnedSerializer):
     status = serializers.ChoiceField(choices=AdStatus.choices, required=False)
     campaign_type = serializers.ChoiceField(choices=CampaignType.choices, required=False)
     multimedia_type = serializers.ChoiceField(choices=MultimediaType.choices, required=False)
+    campaign_startdate = serializers.DateField(required=False, help_text="Default: today, in the fleet's timezone")
 
     class Meta:
         model = Ad
@@ -130,6 +131,12 @@ class AdSerializer(FleetOwnedSerializer):
             "author": {"only": ["author"]},
             "author_origin": {"only": ["author_origin"]},
         }
+
+    def apply_flex_fields(self, fields, flex_options):
+        # Reference 000's `?fields=id,name,...` example answers with `url` too: a campaign keeps its link.
+        if flex_options["fields"] and "url" not in flex_options["fields"]:
+            flex_options = {**flex_options, "fields": [*flex_options["fields"], "url"]}
+        return super().apply_flex_fields(fields, flex_options)
 
     @extend_schema_field({"type": "array", "items": {"type": "string", "format": "uri"}})
     def get_screens(self, ad) -> list[str]:

@@ -40,11 +40,24 @@ class LocationField(serializers.Field):
         return super().validate_empty_values(data)
 
 
+@extend_schema_field({"type": "integer", "nullable": True, "description": "Fleet id; on input also its URL"})
+class FleetIdField(ScopedHyperlinkedRelatedField):
+    """A fleet answered by its id, the form reference 000 gives `exclusive_fleet` in ("the ID of your
+    fleet"); on input its id or its hyperlink, like every relation."""
+
+    def __init__(self, **kwargs):
+        super().__init__(view_name="fleet-detail", queryset=Fleet.objects.all(), **kwargs)
+
+    def use_pk_only_optimization(self):
+        return True
+
+    def to_representation(self, value):
+        return value.pk
+
+
 class PlaceSerializer(ModelSerializer):
     location = LocationField()
-    exclusive_fleet = ScopedHyperlinkedRelatedField(
-        view_name="fleet-detail", queryset=Fleet.objects.all(), required=False, allow_null=True
-    )
+    exclusive_fleet = FleetIdField(required=False, allow_null=True)
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
     class Meta:
