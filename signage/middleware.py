@@ -1,4 +1,7 @@
+from django.http import JsonResponse
 from django.urls import Resolver404, resolve
+
+from signage.api.parsers import FORBIDDEN_TEXT, TEXT_ERROR
 
 
 class ApiTrailingSlashMiddleware:
@@ -26,3 +29,18 @@ def _resolves(path: str) -> bool:
     except Resolver404:
         return False
     return True
+
+
+class ApiQueryTextMiddleware:
+    """Refuses an `/api/` request whose path or query string holds a NUL character, as the parsers refuse
+    one in a body: every filter, search and `fields=` value is then text the database can take."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/"):
+            texts = [request.path_info, *request.GET.keys(), *(v for _, values in request.GET.lists() for v in values)]
+            if any(FORBIDDEN_TEXT.search(text) for text in texts):
+                return JsonResponse({"detail": TEXT_ERROR, "code": "parse_error"}, status=400)
+        return self.get_response(request)

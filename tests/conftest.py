@@ -1,13 +1,81 @@
+import itertools
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
 import pytest
-from django.core.cache import cache
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.models import Fleet, Membership, Role
 
+# Every test gets cache keys of its own under this run's prefix, and removes only those: a Redis shared
+# with other runs, other projects or production keeps its data (never FLUSHDB).
+RUN_PREFIX = f"signage-test-{uuid.uuid4().hex[:12]}"
+_test_numbers = itertools.count()
+
+
+def cache_clear_own() -> None:
+    """Empty the current test's cache: its own keys only."""
+    current = caches["default"]
+    if not isinstance(current, RedisCache):
+        current.clear()  # local memory: this process's own
+        return
+    client = current._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{current.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_clean_cache(settings, tmp_path):
+def _own_cache_keys(settings):
+    default = settings.CACHES["default"]
+    settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": f"{RUN_PREFIX}-{next(_test_numbers)}"}}
+    yield
+    cache_clear_own()
+
+
+def _start_redis(folder) -> tuple[subprocess.Popen, str]:
+    socket = folder / "redis.sock"
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(socket), "--save", "", "--appendonly", "no"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(unix_socket_path=str(socket))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            client.ping()
+            return server, f"unix://{socket}"
+        except (redis.ConnectionError, FileNotFoundError):
+            time.sleep(0.05)
+    server.kill()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis for the tests that need a real one: REDIS_URL's, else a private server on a Unix socket
+    started for this run (if `redis-server` is installed), else the test is skipped, saying why."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs Redis: set REDIS_URL, or install redis-server for a private one")
+    server, url = _start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.MEDIA_ROOT = tmp_path / "media"  # files written by a test stay in its own folder
@@ -16,9 +84,6 @@ def _fast_passwords_and_clean_cache(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    cache.clear()  # rate-limit counters must not leak between tests (Redis outlives them)
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ No stack trace or SQL ever reaches a client: unexpected errors become a bare 500
 
 import logging
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -64,6 +64,12 @@ def _details(errors) -> list[exceptions.ErrorDetail]:
 
 
 def _as_drf(exc):
+    if isinstance(exc, RequestDataTooBig):  # read before a parser could (e.g. `request.body`)
+        from .parsers import RequestTooLarge
+
+        return RequestTooLarge()
+    if isinstance(exc, SuspiciousOperation):  # too many form fields, a bad multipart boundary, ...
+        return exceptions.ParseError(str(exc) or None)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -113,10 +113,11 @@ ERROR_SCHEMAS = {
 }
 
 
-def _response(description: str, schema: str) -> dict:
+def _response(description: str, *schemas: str) -> dict:
+    refs = [{"$ref": f"#/components/schemas/{schema}"} for schema in schemas]
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}},
     }
 
 
@@ -132,7 +133,19 @@ def add_error_responses(result, generator, request, public):
                 not item for item in operation.get("security", [{}])
             )
             if method in ("post", "put", "patch") or "parameters" in operation:
-                responses.setdefault("400", _response("Invalid input; nothing was changed.", "ValidationErrors"))
+                responses.setdefault(
+                    "400",
+                    _response(
+                        "Invalid input; nothing was changed. Field errors, or `parse_error` for a body or query "
+                        "string that cannot be read (bad JSON, nested too deep, NUL characters, lone surrogates).",
+                        "ValidationErrors",
+                        "ErrorDetail",
+                    ),
+                )
+            if method in ("post", "put", "patch"):
+                responses.setdefault(
+                    "413", _response("The body is larger than the server accepts (`request_too_large`).", "ErrorDetail")
+                )
             if not public_operation:
                 responses.setdefault("401", _response("No or invalid credentials.", "ErrorDetail"))
                 responses.setdefault("403", _response("Not allowed for this principal.", "ErrorDetail"))

@@ -10,6 +10,7 @@ from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
 from signage.api import ratelimit
+from tests.conftest import RUN_PREFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -139,9 +140,8 @@ def test_trusted_proxy_count_makes_the_proxys_entry_the_client(anon, small_limit
     assert fresh.status_code == 401
 
 
-def test_limits_are_shared_by_two_processes_through_one_redis(api, user, settings):
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-    prefix = "signage-test-shared"
+def test_limits_are_shared_by_two_processes_through_one_redis(api, user, settings, redis_url):
+    prefix = f"{RUN_PREFIX}-shared"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -150,9 +150,6 @@ def test_limits_are_shared_by_two_processes_through_one_redis(api, user, setting
         }
     }
     settings.SIGNAGE_RATE_LIMITS = [("*", ["*"], 1000, 10)]
-    from django.core.cache import cache
-
-    cache.clear()
     script = textwrap.dedent(
         f"""
         import django
@@ -177,7 +174,6 @@ def test_limits_are_shared_by_two_processes_through_one_redis(api, user, setting
 
     statuses = [api.get(FLEETS).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    cache.clear()
 
 
 def test_the_oauth2_token_endpoint_is_limited_per_ip(anon, settings):

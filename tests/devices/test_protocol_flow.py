@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.devices.models import Device
+from tests.conftest import cache_clear_own
 
 from .conftest import HOST
 
@@ -143,9 +144,7 @@ def test_idle_heartbeat_and_unchanged_playlist_cost_two_queries(paired, fleet, m
 
 
 def _playlist_queries(client) -> int:
-    from django.core.cache import cache
-
-    cache.clear()  # a cold cache: the playlist is built
+    cache_clear_own()  # a cold cache: the playlist is built
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/api/device/playlist")
     assert response.status_code == 200

@@ -3,10 +3,10 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.accounts import scoping
+from signage.api.parsers import FormParser, JSONParser, MultiPartParser
 from signage.api.viewsets import ModelViewSet
 
 from .. import services
