@@ -21,9 +21,11 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST)
 
-# The whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+# The whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set. Then the web player's
+# JavaScript unit tests, with node's built-in test runner (no npm package needed).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+	node --test static/player/test/
 
 lint: install
 	$(BIN)/ruff check .

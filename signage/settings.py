@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.broadcasts",
     "apps.devices",
     "apps.stats",
+    "apps.player",
 ]
 
 MIDDLEWARE = [

@@ -36,6 +36,7 @@ urlpatterns = [
     ),
     path("api/device/stats/", StatsView.as_view(), name="device-stats"),
     path("pair/", pair, name="pair"),
+    path("player/", include("apps.player.urls")),
     path("remote/call/<str:token>/", remote_call, name="remote-call"),
     path("remote/screens/<str:token>/", remote_screen, name="remote-screen"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -13,7 +13,8 @@ from .pairing import PairingThrottled, pair_with_code
 def pair(request):
     """For field technicians: type the code the player shows, pick the screen, done."""
     search = request.GET.get("q", "").strip()
-    form = PairForm(request.POST or None, user=request.user, search=search)
+    code = request.GET.get("code", "").strip().upper()[:6]  # the web player's QR code fills it in
+    form = PairForm(request.POST or None, user=request.user, search=search, initial={"pairing_code": code})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if scoping.role_in(request.user, data["screen"].fleet_id) not in DEVICE_ROLES:
@@ -30,4 +31,4 @@ def pair(request):
             else:
                 return render(request, "devices/paired.html", {"device": device, "screen": device.screen})
     status = 400 if request.method == "POST" else 200
-    return render(request, "devices/pair.html", {"form": form, "search": search}, status=status)
+    return render(request, "devices/pair.html", {"form": form, "search": search, "code": code}, status=status)

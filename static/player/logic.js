@@ -1,0 +1,161 @@
+// The web player's pure parts: no DOM, no network, no storage of their own, so node's test runner
+// checks them (static/player/test/, `node --test static/player/test/`).
+
+// --- playlist diffing ----------------------------------------------------------------------------------
+
+/**
+ * What to download and what to delete, from the playlist's `content_to_download` and
+ * `content_to_delete` and what the cache holds now (`cached`: content id -> file hash).
+ * A cached file whose hash differs from the playlist's is downloaded again; a cached file the playlist
+ * no longer needs is deleted even if the server did not name it (it may have been cached by an older
+ * playlist the player never acknowledged).
+ */
+export function diffContent(cached, toDownload, toDelete = []) {
+  const needed = new Map(toDownload.map((content) => [content.content_id, content]));
+  const fetch = toDownload.filter((content) => cached[content.content_id] !== content.file_hash);
+  const remove = new Set(toDelete.filter((id) => !needed.has(id)));
+  for (const id of Object.keys(cached)) {
+    if (!needed.has(id)) remove.add(id);
+  }
+  return { fetch, remove: [...remove].sort() };
+}
+
+// --- the schedule clock ----------------------------------------------------------------------------------
+
+/**
+ * The next entry to play after position `cursor` (-1 to start), in loop order, skipping entries whose
+ * file is not ready (not downloaded yet). Returns {index, item} or null when nothing can play (an empty
+ * loop, e.g. outside opening hours, or nothing downloaded yet): the player shows a black screen.
+ */
+export function nextEntry(items, cursor, isReady) {
+  if (!items || items.length === 0) return null;
+  for (let step = 1; step <= items.length; step += 1) {
+    const index = (((cursor + step) % items.length) + items.length) % items.length;
+    if (isReady(items[index])) return { index, item: items[index] };
+  }
+  return null;
+}
+
+/** Seconds an entry stays on screen: its duration from the playlist; a video plays to its end, and
+ * this is only the guard that moves on if its end never comes. */
+export function entrySeconds(item, fallback = 10) {
+  const seconds = Number(item && item.duration);
+  if (!Number.isFinite(seconds) || seconds <= 0) return fallback;
+  return item.type === "video" ? seconds + 5 : seconds;
+}
+
+/** Where to go on after the loop changed: the same entry (by broadcast and media) if it is still in
+ * the new loop, so the entry after it plays next; else the start of the new loop. */
+export function cursorAfterChange(oldItems, cursor, newItems) {
+  const current = oldItems && oldItems[cursor];
+  if (!current) return -1;
+  const same = newItems.findIndex(
+    (item) => item.broadcast_id === current.broadcast_id && item.content_id === current.content_id,
+  );
+  return same;
+}
+
+// --- proof of play -------------------------------------------------------------------------------------
+
+/** A display as POST /api/device/stats takes it. */
+export function playEvent(item, startedAt, endedAt, id) {
+  return {
+    id,
+    media: item.content_id,
+    ad: item.ad_id || null,
+    broadcast: item.broadcast_id || null,
+    started_at: new Date(startedAt).toISOString(),
+    duration: Math.max(0, Math.round((endedAt - startedAt) / 10) / 100),
+  };
+}
+
+// --- the retry queue -----------------------------------------------------------------------------------
+
+/** Delay before the next try after `failures` failures in a row: doubling from `base`, at most `cap`,
+ * with up to 20% jitter (`random` in [0, 1)) so players that lost the server together do not return
+ * together. */
+export function backoff(failures, { base = 1000, cap = 30000, random = Math.random } = {}) {
+  if (failures <= 0) return 0;
+  const delay = Math.min(cap, base * 2 ** (failures - 1));
+  return Math.round(delay * (1 - 0.2 * random()));
+}
+
+/**
+ * Proof of play kept until the server acknowledges it. `store` keeps events by id (IndexedDB in the
+ * browser, a Map in tests): `{put(event), list(limit), remove(ids)}`, all async. `send(events)` posts a
+ * batch and resolves to the HTTP status (0 when the server cannot be reached).
+ *
+ * An event leaves the store only once a 2xx acknowledged it, so nothing is lost across a reload or an
+ * outage; one flush runs at a time, so an acknowledged event is never sent again. A batch refused with a
+ * 400 is split in halves until the refused event is alone, and that one is dropped (kept, it would block
+ * every later event); any other failure keeps the batch and reports it, so the caller backs off.
+ */
+export class StatsQueue {
+  constructor(store, send, { batchSize = 100 } = {}) {
+    this.store = store;
+    this.send = send;
+    this.batchSize = batchSize;
+    this.running = null;
+    this.dropped = [];
+  }
+
+  async add(event) {
+    await this.store.put(event);
+  }
+
+  /** Send everything pending. Resolves to true when the store is empty, false when the server could not
+   * take it now. */
+  flush() {
+    if (!this.running) {
+      this.running = this._flush().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  async _flush() {
+    for (;;) {
+      const batch = await this.store.list(this.batchSize);
+      if (batch.length === 0) return true;
+      if (!(await this._sendBatch(batch))) return false;
+    }
+  }
+
+  async _sendBatch(batch) {
+    const status = await this.send(batch);
+    if (status >= 200 && status < 300) {
+      await this.store.remove(batch.map((event) => event.id));
+      return true;
+    }
+    if (status === 400) {
+      if (batch.length === 1) {
+        this.dropped.push(batch[0]);
+        await this.store.remove([batch[0].id]);
+        return true;
+      }
+      const half = Math.ceil(batch.length / 2);
+      return (await this._sendBatch(batch.slice(0, half))) && this._sendBatch(batch.slice(half));
+    }
+    return false;
+  }
+}
+
+/** The store of StatsQueue in memory (tests, and browsers without IndexedDB). */
+export class MemoryStore {
+  constructor() {
+    this.events = new Map();
+  }
+
+  async put(event) {
+    this.events.set(event.id, event);
+  }
+
+  async list(limit) {
+    return [...this.events.values()].slice(0, limit);
+  }
+
+  async remove(ids) {
+    for (const id of ids) this.events.delete(id);
+  }
+}
