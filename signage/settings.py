@@ -268,6 +268,11 @@ SIGNAGE_PAIRING_ATTEMPTS = int(os.environ.get("PAIRING_ATTEMPTS_PER_MINUTE", "5"
 SIGNAGE_DEVICE_LOOKAHEAD_HOURS = 48  # players pre-load what plays within this window
 SIGNAGE_DOWNLOAD_URL_TTL = 24 * 3600  # seconds a signed download URL stays valid
 SIGNAGE_DEVICE_OFFLINE_FACTOR = 1.5  # heartbeat intervals without news before a device is offline
+# Seconds between flushes of buffered heartbeats (last-seen, telemetry) to the database: the most a Redis
+# loss costs, and how late the database's last_seen_at may be.
+SIGNAGE_HEARTBEAT_FLUSH_SECONDS = float(os.environ.get("HEARTBEAT_FLUSH_SECONDS", "5"))
+# Seconds between sweeps for playlist states past their valid-until (content changes enqueue a rebuild).
+SIGNAGE_PLAYLIST_REBUILD_SECONDS = float(os.environ.get("PLAYLIST_REBUILD_SECONDS", "5"))
 SIGNAGE_REMOTE_URL_MAX_AGE = 30 * 24 * 3600  # seconds a remote page or remote call URL stays valid
 RATELIMIT_USE_CACHE = "default"
 
@@ -284,4 +289,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "media-refresh-due": {"task": "apps.media.tasks.refresh_due_url_media", "schedule": 60.0},
     "share-of-voice-audit": {"task": "apps.ads.tasks.audit_share_of_voice", "schedule": 3600.0},
     "devices-mark-offline": {"task": "apps.devices.tasks.mark_devices_offline", "schedule": 30.0},
+    "devices-flush-heartbeats": {
+        "task": "apps.devices.tasks.flush_heartbeats",
+        "schedule": SIGNAGE_HEARTBEAT_FLUSH_SECONDS,
+    },
+    "devices-rebuild-playlists": {
+        "task": "apps.devices.tasks.rebuild_playlists",
+        "schedule": SIGNAGE_PLAYLIST_REBUILD_SECONDS,
+    },
 }

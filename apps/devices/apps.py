@@ -7,4 +7,4 @@ class DevicesConfig(AppConfig):
     verbose_name = "Players"
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the OpenAPI extension)
+        from . import schema, signals  # noqa: F401  (registers the OpenAPI extension and the receivers)

@@ -3,13 +3,14 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from . import lean
 from .models import Device, token_hash
 
 # What the protocol's views read of a device, its screen and fleet: the hottest query of the product loads
 # these columns only (the rest of a row loads on first use, as Django defers it).
 PROTOCOL_FIELDS = [
     "id", "uuid", "name", "fleet", "screen", "pairing_code", "pairing_expires_at", "is_locked", "lock_pin",
-    "has_pending_commands", "playlist_etag", "content_ids", "license_key",
+    "has_pending_commands", "playlist_etag", "content_ids", "license_key", "token_hash", "online",
     "screen__id", "screen__name", "screen__fleet", "screen__online", "screen__active", "screen__timezone",
     "screen__opening_hours", "fleet__id", "fleet__heartbeat_interval",
 ]  # fmt: skip
@@ -27,14 +28,13 @@ class DeviceAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Device <token>'.")
-        device = (
-            Device.objects.select_related("screen", "fleet")
-            .only(*PROTOCOL_FIELDS)
-            .filter(token_hash=token_hash(parts[1].decode("latin-1")))
-            .first()
-        )
+        hashed = token_hash(parts[1].decode("latin-1"))
+        generation = lean.generation(hashed)  # before the database: see lean.remember
+        devices = Device.objects.select_related("screen", "fleet").only(*PROTOCOL_FIELDS)
+        device = devices.filter(token_hash=hashed).first()
         if device is None:
             raise exceptions.AuthenticationFailed("Invalid device token.", code="invalid_device_token")
+        device.lean_generation = generation
         return AnonymousUser(), device
 
     def authenticate_header(self, request):

@@ -1,13 +1,24 @@
-"""A screen's playlist as players get it, cached per screen under the fleet's content token.
+"""A screen's playlist as players get it: built in bulk off the request path, published per screen.
 
 The state holds the loop now, the media to have within the look-ahead window (default 48 h: players
 pre-load tomorrow's campaigns), the emergency alerts and the instant until which all of this holds (the
-next display-period or opening-hours boundary, midnight, a media's validity end). Within that instant
-and while the fleet's content token is unchanged, heartbeats and 304s read it without a query.
+next display-period or opening-hours boundary, midnight, a media's validity end).
+
+States are published in Redis per screen: the whole state (JSON) for playlist fetches, and a one-line
+summary (ETag, valid-until, emergency alerts) that the heartbeat reads in its single round trip. A
+content change marks the screens it affects (`screens_mark`); a Celery task (`playlists_rebuild`)
+rebuilds marked screens, and screens whose state expired, in batches with one query phase per batch.
+Until then players are answered from the last published state: the delay is the task's queueing and
+run time after the change is committed (`make loadtest` measures it), and at most one beat interval
+(SIGNAGE_PLAYLIST_REBUILD_SECONDS) after a state's valid-until. A screen without a published state (never
+built, or Redis lost) is built on its first request.
+
+Without Redis (the embedded default) states live in the local cache and marked screens are rebuilt at once.
 """
 
 import hashlib
 import json
+import time as clock
 import zoneinfo
 from datetime import datetime, time, timedelta
 
@@ -15,14 +26,22 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.accounts.content import fleet_content_token
-from apps.broadcasts.loop import build_loop, candidates_for_screens, local_time, screen_state
+from apps.broadcasts.loop import build_loop, candidates_for_screens, screen_state
+from apps.screens.models import Screen
+from signage import kv
 
-CACHE_SECONDS = 24 * 3600
+STATE_SECONDS = 3 * 24 * 3600  # a published state outlives any valid-until (midnight is always one)
+BATCH = 500  # screens per query phase
+DIRTY, DUE, QUEUED, RUNNING = "playlists:dirty", "playlists:due", "playlists:queued", "playlists:running"
+SCREEN_FIELDS = ("id", "fleet_id", "active", "timezone", "opening_hours")
 
 
-def _key(screen_id, token: str) -> str:
-    return f"playlist:{screen_id}:{token}"
+def state_key(screen_id) -> str:
+    return f"playlist:{screen_id}"
+
+
+def summary_key(screen_id) -> str:
+    return f"playlist-summary:{screen_id}"
 
 
 def _boundaries(week: dict, day, zone) -> list[datetime]:
@@ -50,14 +69,28 @@ def _next_change(screen, at: datetime, candidates) -> datetime:
     return min(moment for moment in moments if moment > at) if any(m > at for m in moments) else moments[0]
 
 
-def build_state(screen, at: datetime) -> dict:
-    """The playlist state of a screen (a model instance with its fleet) at `at`. Two queries."""
-    state = screen_state(screen)
-    today = local_time(state, at).date()
-    horizon = (at + timedelta(hours=settings.SIGNAGE_DEVICE_LOOKAHEAD_HOURS)).astimezone(
-        zoneinfo.ZoneInfo(screen.timezone or "UTC")
+def build_states(screens, at: datetime) -> dict:
+    """The playlist states of several screens (model instances) at `at`, by screen id: one query phase
+    (two or three queries) for the whole batch."""
+    lookahead = timedelta(hours=settings.SIGNAGE_DEVICE_LOOKAHEAD_HOURS)
+    days = {}
+    for screen in screens:
+        zone = zoneinfo.ZoneInfo(screen.timezone or "UTC")
+        days[screen.pk] = (at.astimezone(zone).date(), (at + lookahead).astimezone(zone).date())
+    if not days:
+        return {}
+    candidates = candidates_for_screens(
+        list(days), min(today for today, _ in days.values()), max(horizon for _, horizon in days.values())
     )
-    candidates = candidates_for_screens([screen.pk], today, horizon.date())[str(screen.pk)]
+    return {screen.pk: _state(screen, at, *days[screen.pk], candidates[str(screen.pk)]) for screen in screens}
+
+
+def build_state(screen, at: datetime) -> dict:
+    return build_states([screen], at)[screen.pk]
+
+
+def _state(screen, at: datetime, today, horizon, candidates) -> dict:
+    state = screen_state(screen)
     loop = build_loop(state, at, candidates)
     # Everything that may play here before the horizon, whatever the hour: players pre-load it.
     upcoming = {}
@@ -66,7 +99,7 @@ def build_state(screen, at: datetime) -> dict:
             continue
         if candidate.valid_until is not None and candidate.valid_until <= at:
             continue
-        if candidate.end is not None and candidate.end < today:
+        if (candidate.end is not None and candidate.end < today) or candidate.start > horizon:
             continue
         upcoming[candidate.media_id] = {
             "content_id": f"{candidate.media_type}-{candidate.media_id}",
@@ -105,20 +138,110 @@ def build_state(screen, at: datetime) -> dict:
     }
 
 
-def cached_state(screen, at: datetime | None = None) -> dict | None:
-    """The cached state if it still holds (content unchanged, before its next change), else None."""
-    at = at or timezone.now()
-    state = cache.get(_key(screen.pk, fleet_content_token(screen.fleet_id)))
-    if state is None or datetime.fromisoformat(state["valid_until"]) <= at:
-        return None
-    return state
+# --- publishing and reading -----------------------------------------------------------------------------
+
+
+def summary_text(state: dict) -> str:
+    """What a heartbeat reads: the ETag (64 hex characters), valid-until (Unix time), emergency alerts."""
+    until = datetime.fromisoformat(state["valid_until"]).timestamp()
+    return f"{state['etag']} {until:.0f} {json.dumps(state['emergency_alerts'], separators=(',', ':'))}"
+
+
+def parse_summary(text) -> tuple[str, float, list]:
+    if isinstance(text, bytes):
+        text = text.decode()
+    etag, until, alerts = text.split(" ", 2)
+    return etag, float(until), json.loads(alerts)
+
+
+def publish(states: dict) -> None:
+    """Store built states (screen id -> state); one round trip for a batch."""
+    if not states:
+        return
+    redis = kv.client()
+    if redis is None:
+        cache.set_many(
+            {
+                **{state_key(pk): state for pk, state in states.items()},
+                **{summary_key(pk): summary_text(state) for pk, state in states.items()},
+            },
+            STATE_SECONDS,
+        )
+        return
+    pipeline = redis.pipeline(transaction=False)
+    for pk, state in states.items():
+        pipeline.set(kv.key(state_key(pk)), json.dumps(state, separators=(",", ":")), ex=STATE_SECONDS)
+        pipeline.set(kv.key(summary_key(pk)), summary_text(state), ex=STATE_SECONDS)
+    due = {str(pk): datetime.fromisoformat(state["valid_until"]).timestamp() for pk, state in states.items()}
+    pipeline.zadd(kv.key(DUE), due)
+    pipeline.execute()
+
+
+def stored_state(screen_id) -> dict | None:
+    """The last published state of a screen, expired or not."""
+    redis = kv.client()
+    if redis is None:
+        return cache.get(state_key(screen_id))
+    raw = redis.get(kv.key(state_key(screen_id)))
+    return None if raw is None else json.loads(raw)
 
 
 def current_state(screen, at: datetime | None = None) -> dict:
+    """The published state if it still holds, else one built now (and published)."""
     at = at or timezone.now()
-    state = cached_state(screen, at)
-    if state is None:
-        token = fleet_content_token(screen.fleet_id)
+    state = stored_state(screen.pk)
+    if state is None or datetime.fromisoformat(state["valid_until"]) <= at:
         state = build_state(screen, at)
-        cache.set(_key(screen.pk, token), state, CACHE_SECONDS)
+        publish({screen.pk: state})
     return state
+
+
+# --- rebuilding off the request path -----------------------------------------------------------------------
+
+
+def screens_mark(screen_ids) -> None:
+    """Mark screens whose playlist may have changed and have them rebuilt by the task (at once without
+    Redis). Enqueues the task unless one is already queued."""
+    ids = [str(pk) for pk in screen_ids]
+    if not ids:
+        return
+    redis = kv.client()
+    if redis is None:
+        _rebuild(ids, timezone.now())
+        return
+    redis.sadd(kv.key(DIRTY), *ids)
+    if redis.set(kv.key(QUEUED), "1", nx=True, ex=30):
+        from .tasks import rebuild_playlists
+
+        rebuild_playlists.delay()
+
+
+def _rebuild(ids: list[str], at: datetime) -> int:
+    screens = list(Screen.objects.filter(pk__in=ids).only(*SCREEN_FIELDS))
+    publish(build_states(screens, at))
+    return len(screens)
+
+
+def playlists_rebuild(*, max_seconds: float = 50.0) -> int:
+    """Rebuild the marked screens and those whose state expired, batch by batch, until none is left (or
+    the time is up: the next run goes on). One run at a time. Returns how many states were built."""
+    redis = kv.client()
+    if redis is None:
+        return 0
+    redis.delete(kv.key(QUEUED))
+    if not redis.set(kv.key(RUNNING), "1", nx=True, ex=int(max_seconds) + 30):
+        return 0  # the running one takes the marks as it goes
+    built, deadline = 0, clock.monotonic() + max_seconds
+    try:
+        while clock.monotonic() < deadline:
+            now = timezone.now()
+            due = redis.zrangebyscore(kv.key(DUE), "-inf", now.timestamp(), start=0, num=BATCH)
+            if due:
+                redis.zrem(kv.key(DUE), *due)
+            ids = {pk.decode() for pk in due} | {pk.decode() for pk in redis.spop(kv.key(DIRTY), BATCH) or []}
+            if not ids:
+                break
+            built += _rebuild(sorted(ids), now)
+    finally:
+        redis.delete(kv.key(RUNNING))
+    return built

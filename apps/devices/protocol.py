@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.media.models import Media, parse_public_id
 
-from . import services
+from . import lean, services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
 from .models import Device
 
@@ -106,6 +106,10 @@ class RegisterView(DeviceView):
 class HeartbeatView(DeviceView):
     """Telemetry in; status, lock, pending commands, emergency alerts and `has_update` out."""
 
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return lean.first(lean.heartbeat, super().as_view(**initkwargs))
+
     @extend_schema(
         request=HeartbeatSerializer,
         responses=inline_serializer(
@@ -123,7 +127,9 @@ class HeartbeatView(DeviceView):
         data = dict(incoming.validated_data)
         results = data.pop("command_results", [])
         data.pop("uuid", None)
-        return Response(services.device_heartbeat(device=request.auth, telemetry=data, results=results))
+        answer = services.device_heartbeat(device=request.auth, telemetry=data, results=results)
+        lean.remember(request.auth, online=True, pending=False)
+        return Response(answer)
 
 
 class PlaylistView(DeviceView):
@@ -131,6 +137,10 @@ class PlaylistView(DeviceView):
     `If-None-Match` with the current one answers 304 with no body."""
 
     permission_classes = [IsPairedDevice]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return lean.first(lean.playlist_not_modified, super().as_view(**initkwargs))
 
     @extend_schema(
         responses={200: inline_serializer(name="Playlist", fields={"etag": serializers.CharField()}), 304: None}
@@ -146,8 +156,10 @@ class PlaylistView(DeviceView):
             if constant_time_compare(wanted, state_etag) and device.playlist_etag == state_etag:
                 response = HttpResponse(status=304)
                 response["ETag"] = f'"{state_etag}"'
+                lean.remember(device)
                 return response
         payload, etag = services.device_playlist(device=device, build_url=request.build_absolute_uri)
+        lean.remember(device, etag=etag)
         response = Response(payload)
         response["ETag"] = f'"{etag}"'
         return response

@@ -1,12 +1,13 @@
 import contextlib
 import hashlib
+import json
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -15,8 +16,10 @@ from apps.accounts.models import Fleet
 from apps.ads.models import Ad
 from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
+from signage import kv
 from signage.errors import field_error
 
+from . import lean
 from .models import (
     PAIRING_ALPHABET,
     TELEMETRY_FIELDS,
@@ -137,15 +140,11 @@ def device_heartbeat(*, device: Device, telemetry: dict, results: list[dict]) ->
         with contextlib.suppress(ValidationError):
             command_result(device=device, command_id=item.get("id"), status=item.get("status"),
                            result=item.get("result"))  # fmt: skip
-    changes = {field: telemetry[field] for field in TELEMETRY if field in telemetry}
-    changes.update(last_seen_at=now, online=True)
     pending = []
     if device.has_pending_commands:
-        changes["has_pending_commands"] = False
         pending = _deliver_commands(device, now)
-    Device.objects.filter(pk=device.pk).update(**changes)
-    if device.screen_id and not device.screen.online:
-        screens_set_online(screen_ids=[device.screen_id], online=True, at=now)
+    changes = {field: telemetry[field] for field in TELEMETRY if field in telemetry}
+    devices_record_seen(seen={device.pk: now}, telemetry={device.pk: changes} if changes else {})
     state = current_state(device.screen, now) if device.screen_id else None
     return {
         "status": "ok",
@@ -169,6 +168,7 @@ def _deliver_commands(device: Device, now) -> list[dict]:
             .order_by("created_at")
         )
         DeviceCommand.objects.filter(pk__in=[command.pk for command in commands]).update(delivered_at=now)
+        Device.objects.filter(pk=device.pk).update(has_pending_commands=False)
     return [{"id": str(command.pk), "type": command.type, "payload": command.payload} for command in commands]
 
 
@@ -213,6 +213,7 @@ def command_create(*, device: Device, kind: str, payload=None, author=None) -> D
         device=device, type=kind, payload=clean_command(device, kind, payload), author=author
     )
     Device.objects.filter(pk=device.pk).update(has_pending_commands=True)
+    lean.forget([device.token_hash])
     return command
 
 
@@ -291,18 +292,108 @@ def device_needs_media(device: Device, media_id: int) -> bool:
 
 # --- connectivity ----------------------------------------------------------------------------------------------
 
+FLUSH_BATCH = 5000  # devices per UPDATE statement
+
+
+def devices_record_seen(*, seen: dict, telemetry: dict) -> list:
+    """The one place where devices are recorded as seen (device id -> aware datetime) with the telemetry
+    they reported (device id -> {field: value}, only the fields sent), and where devices come back
+    online: their screens go online too. One UPDATE per batch on PostgreSQL. Returns the ids of the
+    devices that came back online."""
+    ids, came_online = sorted(seen), []
+    for start in range(0, len(ids), FLUSH_BATCH):
+        batch = ids[start : start + FLUSH_BATCH]
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                rows = _record_seen_postgresql(batch, seen, telemetry)
+            else:
+                rows = _record_seen_portable(batch, seen, telemetry)
+            back = [pk for pk, _, was_online, _ in rows if not was_online]
+            dark = {screen_id for _, screen_id, _, screen_online in rows if screen_id and not screen_online}
+            if dark:
+                screens_set_online(screen_ids=dark, online=True, at=max(seen[pk] for pk in seen if pk in batch))
+            came_online += back
+    return came_online
+
+
+def _record_seen_postgresql(batch, seen, telemetry) -> list:
+    table, screens = Device._meta.db_table, Screen._meta.db_table
+    assignments = []
+    for name in TELEMETRY:
+        column = Device._meta.get_field(name)
+        kind = column.cast_db_type(connection)
+        assignments.append(
+            f"{column.column} = CASE WHEN v.t ? '{name}' THEN (v.t->>'{name}')::{kind} ELSE d.{column.column} END"
+        )
+    incoming = json.dumps(
+        [{"id": pk, "seen": seen[pk].isoformat(), "t": telemetry.get(pk, {})} for pk in batch], default=str
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH v AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, seen timestamptz, t jsonb)),
+            previous AS (
+                SELECT d.id, d.online, s.online AS screen_online FROM {table} d JOIN v ON v.id = d.id
+                LEFT JOIN {screens} s ON s.id = d.screen_id ORDER BY d.id FOR UPDATE OF d
+            )
+            UPDATE {table} d SET last_seen_at = GREATEST(d.last_seen_at, v.seen), online = true,
+                {", ".join(assignments)}
+            FROM v JOIN previous p ON p.id = v.id
+            WHERE d.id = v.id
+            RETURNING d.id, d.screen_id, p.online, p.screen_online
+            """,
+            [incoming],
+        )
+        return cursor.fetchall()
+
+
+def _record_seen_portable(batch, seen, telemetry) -> list:
+    rows = list(Device.objects.filter(pk__in=batch).values_list("pk", "screen_id", "online", "screen__online"))
+    for pk, *_ in rows:
+        Device.objects.filter(pk=pk).update(last_seen_at=seen[pk], online=True, **telemetry.get(pk, {}))
+    return rows
+
+
+def devices_flush_heartbeats() -> int:
+    """Write the heartbeats buffered by the lean path (last-seen and telemetry) to the database in bulk.
+    Runs every SIGNAGE_HEARTBEAT_FLUSH_SECONDS: a Redis loss costs at most that much telemetry and
+    last-seen, never a pairing, a command or proof of play (those are written through). Returns how many
+    devices were written."""
+    redis = kv.client()
+    if redis is None:
+        return 0
+    pipeline = redis.pipeline(transaction=True)  # take the buffers and empty them atomically
+    pipeline.hgetall(kv.key(lean.SEEN))
+    pipeline.hgetall(kv.key(lean.TELEMETRY))
+    pipeline.delete(kv.key(lean.SEEN), kv.key(lean.TELEMETRY))
+    raw_seen, raw_telemetry, _ = pipeline.execute()
+    seen = {int(pk): datetime.fromtimestamp(float(at), tz=UTC) for pk, at in raw_seen.items()}
+    telemetry: dict = {}
+    for name, value in raw_telemetry.items():
+        pk, field = name.decode().split(":", 1)
+        telemetry.setdefault(int(pk), {})[field] = json.loads(value)
+    devices_record_seen(seen=seen, telemetry={pk: values for pk, values in telemetry.items() if pk in seen})
+    return len(seen)
+
 
 def devices_mark_offline() -> tuple[int, int]:
     """Flip to offline the devices not seen for 1.5 heartbeat intervals of their fleet, then the screens
-    left without an online device. A few bulk UPDATEs, whatever the number of devices."""
+    left without an online device. Buffered heartbeats are flushed first, so nothing seen counts as
+    silent. A few bulk UPDATEs, whatever the number of devices."""
+    devices_flush_heartbeats()
     now = timezone.now()
     factor = settings.SIGNAGE_DEVICE_OFFLINE_FACTOR
     flipped = 0
     intervals = set(Fleet.objects.values_list("heartbeat_interval", flat=True)) | {60}
-    for interval in intervals:
-        late = now - timedelta(seconds=interval * factor)
-        fleet_q = Q(fleet__heartbeat_interval=interval) | (Q(fleet__isnull=True) if interval == 60 else Q(pk__in=[]))
-        flipped += Device.objects.filter(fleet_q, online=True, last_seen_at__lt=late).update(online=False)
-    dark = Screen.objects.filter(online=True).exclude(players__online=True).values("pk")
-    screens = screens_set_online(screen_ids=dark, online=False, at=now)
+    with transaction.atomic():
+        for interval in intervals:
+            late = now - timedelta(seconds=interval * factor)
+            no_fleet = Q(fleet__isnull=True) if interval == 60 else Q(pk__in=[])
+            silent = Device.objects.filter(Q(fleet__heartbeat_interval=interval) | no_fleet, online=True)
+            late_ones = silent.filter(last_seen_at__lt=late).order_by("pk").select_for_update(of=("self",))
+            rows = list(late_ones.values_list("pk", "token_hash"))
+            flipped += Device.objects.filter(pk__in=[pk for pk, _ in rows]).update(online=False)
+            lean.forget([hashed for _, hashed in rows])  # their next heartbeat goes the full way: back online
+        dark = Screen.objects.filter(online=True).exclude(players__online=True).values("pk")
+        screens = screens_set_online(screen_ids=dark, online=False, at=now)
     return flipped, screens

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle
+
+from signage import kv
 
 from .authentication import oauth2_token
 from .clientip import client_ip
@@ -124,12 +125,12 @@ def _increment_all(keys_and_ttls: list[tuple[str, int]]) -> list[int]:
     counter's lifetime is set once); on any other cache, through the cache API.
 
     Django's cache API has no multi-increment, so this reaches for the redis-py client behind Django's
-    RedisCache (`backend._cache`, its client wrapper): the one place the project does so."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        pipeline = backend._cache.get_client(write=True).pipeline(transaction=False)
+    RedisCache through `signage.kv`, the one place the project does so."""
+    redis = kv.client()
+    if redis is not None:
+        pipeline = redis.pipeline(transaction=False)
         for key, ttl in keys_and_ttls:
-            full_key = backend.make_and_validate_key(key)
+            full_key = kv.key(key)
             pipeline.incr(full_key)
             pipeline.expire(full_key, ttl, nx=True)
         return pipeline.execute()[::2]

@@ -127,22 +127,6 @@ def test_register_pair_heartbeat_playlist_download(
     assert client.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
 
 
-def test_idle_heartbeat_and_unchanged_playlist_cost_two_queries(paired, fleet, make_media, campaign):
-    client = paired()
-    for index in range(3):
-        campaign(client.screen, make_media(fleet, name=f"m{index}"), name=f"c{index}")
-    client.post("/api/device/heartbeat", {}, format="json")
-    etag = client.get("/api/device/playlist")["ETag"]
-    with CaptureQueriesContext(connection) as beat:
-        assert (
-            client.post("/api/device/heartbeat", {"volume": 50, "wifi_signal": -60}, format="json").status_code == 200
-        )
-    with CaptureQueriesContext(connection) as not_modified:
-        assert client.get("/api/device/playlist", HTTP_IF_NONE_MATCH=etag).status_code == 304
-    assert len(beat) <= 2, [q["sql"] for q in beat.captured_queries]
-    assert len(not_modified) <= 2, [q["sql"] for q in not_modified.captured_queries]
-
-
 def _playlist_queries(client) -> int:
     cache_clear_own()  # a cold cache: the playlist is built
     with CaptureQueriesContext(connection) as captured:

@@ -1,0 +1,360 @@
+"""The players' hottest requests, answered from Redis in one round trip.
+
+An idle heartbeat and an unchanged playlist (304) are most of a fleet's traffic. Here they run without
+the ORM, DRF or any SQL: one Lua script authenticates the token against the device's record, counts
+the rate limit, buffers last-seen and telemetry for the bulk flush (`services.devices_flush_heartbeats`)
+and reads the screen's published playlist summary (`playlist.summary_text`).
+
+Anything unusual goes to the full DRF view, which does the work through the database and then
+`remember`s the device so its next requests are lean: a token without a record (first request, record
+expired or forgotten), a device offline or with pending commands, command results, a body this module
+does not accept as plainly valid (the DRF serializer then says why), a screen without a published state,
+a stale ETag. The script counts the rate limit only when it answers, so nothing is counted twice.
+
+A device's record is a Redis hash keyed by its token hash. Whatever changes a device from the outside
+(saves, pairing, commands, locking, deletion, going offline) `forget`s it after commit; a generation
+counter, read before the database, keeps a slow request from writing back a record older than a forget.
+"""
+
+import ipaddress
+import json
+import math
+import time
+
+from django.db import transaction
+from django.http import HttpResponse
+
+from signage import kv
+from signage.api.ratelimit import WindowState, _keys, rule_for, tightest
+
+from .models import token_hash
+from .playlist import summary_key
+
+RECORD_SECONDS = 24 * 3600  # a record unused for a day is dropped; the next request rebuilds it
+SEEN, TELEMETRY = "heartbeats:seen", "heartbeats:telemetry"
+MAX_BODY = 8192  # bigger heartbeats take the full path (and its limits)
+ID = "@ID@"  # the device id's place in rate-limit key templates
+
+COUNT = """
+local function count(id, a)
+  local hourly, daily = a.prefix .. id .. a.hourly_suffix, a.prefix .. id .. a.daily_suffix
+  local h = redis.call('INCR', hourly)
+  redis.call('EXPIRE', hourly, a.hourly_ttl, 'NX')
+  local d = redis.call('INCR', daily)
+  redis.call('EXPIRE', daily, a.daily_ttl, 'NX')
+  if h > tonumber(a.hourly_limit) or d > tonumber(a.daily_limit) then
+    -- refused: stays counted only in the windows it exceeded
+    if h <= tonumber(a.hourly_limit) then redis.call('DECR', hourly) end
+    if d <= tonumber(a.daily_limit) then redis.call('DECR', daily) end
+    return false, h, d
+  end
+  return true, h, d
+end
+local function limits(first)
+  return {prefix = ARGV[first], hourly_suffix = ARGV[first + 1], hourly_ttl = ARGV[first + 2],
+          hourly_limit = ARGV[first + 3], daily_suffix = ARGV[first + 4], daily_ttl = ARGV[first + 5],
+          daily_limit = ARGV[first + 6]}
+end
+"""
+
+# KEYS: record, seen buffer, telemetry buffer. ARGV: uuid sent ('' if none), now, summary key prefix,
+# the 7 rate-limit arguments, then telemetry as field / JSON value pairs.
+HEARTBEAT = (
+    COUNT
+    + """
+local r = redis.call('HMGET', KEYS[1], 'id', 'uuid', 'screen', 'online', 'pending', 'locked', 'pin', 'etag',
+                     'interval')
+if not r[1] then return {0} end
+if r[4] ~= '1' or r[5] ~= '0' or (ARGV[1] ~= '' and ARGV[1] ~= r[2]) then return {1} end
+local summary = ''
+if r[3] ~= '' then
+  summary = redis.call('GET', ARGV[3] .. r[3])
+  if not summary then return {1} end
+end
+local ok, h, d = count(r[1], limits(4))
+if not ok then return {2, h, d} end
+redis.call('HSET', KEYS[2], r[1], ARGV[2])
+for i = 11, #ARGV, 2 do
+  redis.call('HSET', KEYS[3], r[1] .. ':' .. ARGV[i], ARGV[i + 1])
+end
+return {3, h, d, summary, r[3], r[6], r[7], r[8], r[9]}
+"""
+)
+
+# KEYS: record. ARGV: the ETag the player has, summary key prefix, the 7 rate-limit arguments.
+NOT_MODIFIED = (
+    COUNT
+    + """
+local r = redis.call('HMGET', KEYS[1], 'id', 'screen', 'etag')
+if not r[1] then return {0} end
+if r[2] == '' or r[3] ~= ARGV[1] then return {1} end
+local summary = redis.call('GET', ARGV[2] .. r[2])
+if not summary or string.sub(summary, 1, 64) ~= ARGV[1] then return {1} end
+local ok, h, d = count(r[1], limits(3))
+if not ok then return {2, h, d} end
+return {3, h, d}
+"""
+)
+
+# KEYS: record, generation. ARGV: the generation read before the database, ttl, field / value pairs.
+REMEMBER = """
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+def _record_key(hashed: str) -> str:
+    return f"device:{hashed}"
+
+
+def _generation_key(hashed: str) -> str:
+    return f"device-generation:{hashed}"
+
+
+# --- records ----------------------------------------------------------------------------------------------
+
+
+def generation(hashed: str) -> str | None:
+    """Read before the database: `remember` writes only if no `forget` came in between."""
+    redis = kv.client()
+    if redis is None:
+        return None
+    value = redis.get(kv.key(_generation_key(hashed)))
+    return "0" if value is None else value.decode()
+
+
+def remember(device, **overrides) -> None:
+    """Keep what the lean paths need of a device that the full path just served. `overrides` are the
+    values the full path wrote (online, pending, etag)."""
+    seen = getattr(device, "lean_generation", None)
+    redis = kv.client()
+    if seen is None or redis is None:
+        return
+    from .services import heartbeat_interval
+
+    values = {
+        "id": device.pk,
+        "uuid": device.uuid,
+        "screen": device.screen_id or "",
+        "online": int(overrides.get("online", device.online)),
+        "pending": int(overrides.get("pending", device.has_pending_commands)),
+        "locked": int(device.is_locked),
+        "pin": device.lock_pin or "",
+        "etag": overrides.get("etag", device.playlist_etag) or "",
+        "interval": heartbeat_interval(device),
+    }
+    pairs = [str(item) for pair in values.items() for item in pair]
+    hashed = device.token_hash
+    kv.script(REMEMBER)(
+        keys=[kv.key(_record_key(hashed)), kv.key(_generation_key(hashed))], args=[seen, RECORD_SECONDS, *pairs]
+    )
+
+
+def forget(token_hashes) -> None:
+    """Drop the records of these devices (by token hash) now and again once the transaction commits (a
+    request served in between read the database before the commit)."""
+    hashes = [hashed for hashed in token_hashes if hashed]
+    if hashes and kv.client() is not None:
+        _forget_now(hashes)
+        transaction.on_commit(lambda: _forget_now(hashes))
+
+
+def _forget_now(hashes: list[str]) -> None:
+    pipeline = kv.client().pipeline(transaction=False)
+    for hashed in hashes:
+        generation_key = kv.key(_generation_key(hashed))
+        pipeline.incr(generation_key)
+        pipeline.expire(generation_key, 2 * RECORD_SECONDS)
+        pipeline.delete(kv.key(_record_key(hashed)))
+    pipeline.execute()
+
+
+# --- the lean requests ------------------------------------------------------------------------------------
+
+
+def _token_hash(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "device" or not token or " " in token.strip():
+        return None
+    return token_hash(token.strip())
+
+
+def _rate_limit_arguments(now: float, method: str) -> tuple[list, list]:
+    """The script's rate-limit arguments for the device protocol's table row, and the windows' resets."""
+    rule = rule_for("device", method)
+    arguments, resets = [], []
+    for window, reset, name in _keys(f"device:{ID}", "device", rule, now):
+        prefix, suffix = kv.key(name).split(ID)
+        if not arguments:
+            arguments.append(prefix)
+        arguments += [suffix, reset - int(now) + 60, rule.limit(window)]
+        resets.append((window, rule.limit(window), reset))
+    return arguments, resets
+
+
+def _windows(resets, counts) -> WindowState:
+    pairs = zip(resets, counts, strict=True)
+    return tightest([WindowState(window, limit, int(count), reset) for (window, limit, reset), count in pairs])
+
+
+def _throttled(request, state: WindowState, now: float):
+    from signage.api.ratelimit import throttled_payload
+
+    request.signage_rate_limit = state
+    wait = max(1, math.ceil(state.reset - now))
+    return HttpResponse(
+        json.dumps(throttled_payload(wait)), status=429, content_type="application/json", headers={"Retry-After": wait}
+    )
+
+
+MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1
+INTEGERS = {
+    "wifi_signal": (-150, 0),
+    "storage_total_mb": (0, MAX_INT),
+    "storage_used_mb": (0, MAX_INT),
+    "storage_free_mb": (0, MAX_INT),
+    "volume": (0, 100),
+    "brightness": (0, 100),
+    "uptime_seconds": (0, MAX_BIGINT),
+}
+TEXTS = {"current_content": 255, "app_version": 50}
+
+
+def _plain_text(value, limit: int) -> bool:
+    if not isinstance(value, str) or len(value) > limit or value != value.strip() or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")  # no lone surrogates
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plainly_valid(value, field: str) -> bool:
+    """Whether the heartbeat serializer would take `value` as it is; anything doubtful takes the full path."""
+    if field in INTEGERS:
+        low, high = INTEGERS[field]
+        return value is None or (type(value) is int and low <= value <= high)
+    if field == "temperature":
+        return value is None or (type(value) in (int, float) and math.isfinite(value) and -50 <= value <= 150)
+    if field == "screen_on":
+        return value is None or type(value) is bool
+    if field == "ip_address":
+        if value is None:
+            return True
+        try:
+            return isinstance(value, str) and str(ipaddress.IPv4Address(value)) == value
+        except ValueError:
+            return False
+    return _plain_text(value, TEXTS[field])
+
+
+FIELDS = (*INTEGERS, "temperature", "screen_on", "ip_address", *TEXTS)
+
+
+def _telemetry(request) -> tuple[str, list[str]] | None:
+    """(uuid sent, telemetry as field / JSON pairs) of a plainly valid heartbeat body, else None."""
+    if request.META.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/json":
+        return None
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length > MAX_BODY:
+        return None
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict) or body.get("command_results"):
+        return None
+    uuid = body.get("uuid", "")
+    if "uuid" in body and not (_plain_text(uuid, 100) and uuid):
+        return None
+    pairs = []
+    for field in FIELDS:
+        if field in body:
+            if not _plainly_valid(body[field], field):
+                return None
+            pairs += [field, json.dumps(body[field])]
+    return uuid, pairs
+
+
+def heartbeat(request):
+    """An idle heartbeat in one Redis round trip, or None for the full view."""
+    if request.method != "POST":
+        return None
+    redis, hashed = kv.client(), _token_hash(request)
+    parsed = _telemetry(request) if hashed else None
+    if redis is None or parsed is None:
+        return None
+    uuid, pairs = parsed
+    now = time.time()
+    limits, resets = _rate_limit_arguments(now, request.method)
+    reply = kv.script(HEARTBEAT)(
+        keys=[kv.key(_record_key(hashed)), kv.key(SEEN), kv.key(TELEMETRY)],
+        args=[uuid, f"{now:.3f}", kv.key(summary_key("")), *limits, *pairs],
+    )
+    if reply[0] < 2:
+        return None
+    state = _windows(resets, reply[1:3])
+    if reply[0] == 2:
+        return _throttled(request, state, now)
+    request.signage_rate_limit = state
+    _, _, _, summary, screen, locked, pin, fetched, interval = reply
+    current, alerts = None, []
+    if screen:
+        from .playlist import parse_summary
+
+        current, _, alerts = parse_summary(summary)
+    body = {
+        "status": "ok",
+        "paired": bool(screen),
+        "has_update": current is not None and current != fetched.decode(),
+        "is_locked": locked == b"1",
+        "lock_pin": pin.decode() or None,
+        "has_pending_commands": False,
+        "pending_commands": [],
+        "emergency_alerts": alerts,
+        "app_update": None,
+        "next_heartbeat_in": int(interval),
+    }
+    return HttpResponse(json.dumps(body), content_type="application/json")
+
+
+def playlist_not_modified(request):
+    """The 304 of an unchanged playlist in one Redis round trip, or None for the full view."""
+    if request.method != "GET":
+        return None
+    wanted = request.META.get("HTTP_IF_NONE_MATCH", "").strip().strip('"').removeprefix("W/").strip('"')
+    redis, hashed = kv.client(), _token_hash(request)
+    if redis is None or hashed is None or len(wanted) != 64:
+        return None
+    now = time.time()
+    limits, resets = _rate_limit_arguments(now, request.method)
+    reply = kv.script(NOT_MODIFIED)(keys=[kv.key(_record_key(hashed))], args=[wanted, kv.key(summary_key("")), *limits])
+    if reply[0] < 2:
+        return None
+    state = _windows(resets, reply[1:3])
+    if reply[0] == 2:
+        return _throttled(request, state, now)
+    request.signage_rate_limit = state
+    response = HttpResponse(status=304)
+    response["ETag"] = f'"{wanted}"'
+    return response
+
+
+def first(handler, view):
+    """A view that tries the lean `handler` before the full DRF `view` (which the schema documents)."""
+
+    def lean_view(request, *args, **kwargs):
+        return handler(request) or view(request, *args, **kwargs)
+
+    lean_view.cls, lean_view.initkwargs, lean_view.csrf_exempt = view.cls, view.initkwargs, True
+    lean_view.__name__ = lean_view.__qualname__ = view.__name__
+    lean_view.__doc__ = view.__doc__
+    return lean_view

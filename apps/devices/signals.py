@@ -1,0 +1,40 @@
+"""What the devices app must hear about: content changes (rebuild the affected playlists off the request
+path) and changes that make a device's lean record stale (see lean.py)."""
+
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.dispatch import receiver
+
+from apps.accounts.content import content_changed
+from apps.accounts.models import Fleet
+from apps.screens.models import Screen
+
+from . import lean
+from .models import Device
+from .playlist import screens_mark
+
+
+@receiver(content_changed)
+def rebuild_affected_playlists(sender, fleet_id, screen_ids, **kwargs):
+    """Mark the screens a change affects (all of its fleet's when not known), among those with a player."""
+    paired = Device.objects.filter(fleet_id=fleet_id, screen__isnull=False)
+    if screen_ids is not None:
+        paired = paired.filter(screen_id__in=screen_ids)
+    screens_mark(paired.values_list("screen_id", flat=True).distinct())
+
+
+@receiver([post_save, post_delete], sender=Device)
+def device_changed(sender, instance, **kwargs):
+    lean.forget([instance.token_hash])
+
+
+@receiver(pre_delete, sender=Screen)
+def screen_deleted(sender, instance, **kwargs):
+    lean.forget(Device.objects.filter(screen=instance).values_list("token_hash", flat=True))
+
+
+@receiver(pre_save, sender=Fleet)
+def heartbeat_interval_changed(sender, instance, **kwargs):
+    if instance.pk is None:
+        return
+    if Fleet.objects.filter(pk=instance.pk).exclude(heartbeat_interval=instance.heartbeat_interval).exists():
+        lean.forget(Device.objects.filter(fleet=instance).values_list("token_hash", flat=True))

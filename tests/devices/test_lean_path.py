@@ -1,0 +1,265 @@
+"""The lean device path (issue 17): idle heartbeats and unchanged playlists in one Redis round trip and no
+SQL; last-seen and telemetry buffered and flushed in bulk; playlist states rebuilt off the request path."""
+
+import os
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from redis.connection import AbstractConnection
+from rest_framework.test import APIClient
+
+from apps.devices.models import Device, DeviceCommand
+from apps.devices.services import devices_flush_heartbeats, devices_mark_offline
+from apps.devices.tasks import rebuild_playlists
+from apps.screens.models import Screen
+
+from .conftest import HOST
+
+pytestmark = [
+    pytest.mark.django_db,
+    # The lean path is Redis itself (CI runs on Redis); without it the full path serves, tested elsewhere.
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the lean path needs Redis (REDIS_URL)"),
+]
+
+
+class RedisRoundTrips:
+    """Counts what is sent to Redis: one packed send is one round trip (a pipeline or a script is one)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = AbstractConnection.send_packed_command
+
+        def counted(connection_, command, check_health=True):
+            self.count += 1
+            return original(connection_, command, check_health)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+
+@pytest.fixture
+def warm(paired, fleet, make_media, campaign):
+    """A paired player with three campaigns, after one full heartbeat and one playlist fetch."""
+    client = paired()
+    for index in range(3):
+        campaign(client.screen, make_media(fleet, name=f"m{index}"), name=f"c{index}")
+    client.post("/api/device/heartbeat", {}, format="json")
+    client.etag = client.get("/api/device/playlist")["ETag"]
+    return client
+
+
+def test_idle_heartbeat_and_304_cost_no_sql_and_one_redis_round_trip(warm, monkeypatch):
+    trips = RedisRoundTrips(monkeypatch)
+    with CaptureQueriesContext(connection) as beat:
+        response = warm.post("/api/device/heartbeat", {"volume": 50, "wifi_signal": -60}, format="json")
+    assert (len(beat), trips.count) == (0, 1), [query["sql"] for query in beat.captured_queries]
+    body = response.json()
+    assert body["status"] == "ok" and body["has_update"] is False and body["paired"] is True
+    assert body["pending_commands"] == [] and body["is_locked"] is False and 54 <= body["next_heartbeat_in"] <= 66
+    assert int(response["X-RateLimit-Remaining"]) < int(response["X-RateLimit-Limit"])
+    trips.count = 0
+    with CaptureQueriesContext(connection) as not_modified:
+        response = warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag)
+    assert (response.status_code, response.content, len(not_modified), trips.count) == (304, b"", 0, 1)
+    assert response["ETag"] == warm.etag
+
+
+def test_telemetry_and_last_seen_are_written_by_the_flush(warm):
+    device = Device.objects.get()
+    before = device.last_seen_at
+    warm.post("/api/device/heartbeat", {"volume": 50, "wifi_signal": -60, "current_content": "m1"}, format="json")
+    warm.post("/api/device/heartbeat", {"volume": 40, "temperature": 41.5, "ip_address": "10.0.0.7"}, format="json")
+    device.refresh_from_db()
+    assert device.volume is None and device.last_seen_at == before  # buffered, not yet written
+    with CaptureQueriesContext(connection) as flush:
+        assert devices_flush_heartbeats() == 1
+    device.refresh_from_db()
+    # The two heartbeats merged field by field: the later value wins, fields sent once are kept.
+    assert (device.volume, device.wifi_signal, device.temperature, device.ip_address, device.current_content) == (
+        40,
+        -60,
+        41.5,
+        "10.0.0.7",
+        "m1",
+    )
+    assert device.last_seen_at > before
+    assert len([q for q in flush.captured_queries if "UPDATE" in q["sql"]]) == 1
+    assert devices_flush_heartbeats() == 0  # the buffer was emptied
+
+
+def test_the_flush_writes_thousands_of_devices_in_one_statement_per_batch(fleet, make_screen):
+    from apps.devices.services import devices_record_seen
+
+    now = timezone.now()
+    screen = make_screen(fleet, "Hall")
+    Device.objects.bulk_create(
+        Device(uuid=f"bulk-{i}", token_hash=f"{i:064x}", fleet=fleet, screen=screen) for i in range(1200)
+    )
+    ids = list(Device.objects.values_list("pk", flat=True))
+    for size in (10, 1200):
+        with CaptureQueriesContext(connection) as captured:
+            came_online = devices_record_seen(
+                seen={pk: now for pk in ids[:size]}, telemetry={pk: {"volume": 7} for pk in ids[:size]}
+            )
+        updates = [q for q in captured.captured_queries if q["sql"].lstrip().startswith(("WITH", "UPDATE"))]
+        # One statement for all the devices; the screen is written once, when it comes online.
+        assert len(updates) == (2 if size == 10 else 1), [q["sql"][:60] for q in updates]
+        assert len(came_online) == (10 if size == 10 else 1190)
+    assert Device.objects.filter(online=True, volume=7).count() == 1200
+    assert Screen.objects.get(pk=screen.pk).online
+
+
+def test_offline_and_back_online_exact_within_the_flush(warm, fleet):
+    device = Device.objects.get()
+    warm.post("/api/device/heartbeat", {}, format="json")  # buffered
+    Device.objects.update(last_seen_at=timezone.now() - timedelta(seconds=fleet.heartbeat_interval * 2))
+    # The buffered heartbeat is flushed before deciding: a device just seen does not go offline.
+    assert devices_mark_offline() == (0, 0)
+    Device.objects.update(last_seen_at=timezone.now() - timedelta(seconds=fleet.heartbeat_interval * 2))
+    assert devices_mark_offline() == (1, 1)
+    assert not Screen.objects.get(pk=device.screen_id).online
+    # Offline, its record is forgotten: the next heartbeat takes the full path and comes back online at once.
+    with CaptureQueriesContext(connection) as captured:
+        warm.post("/api/device/heartbeat", {}, format="json")
+    assert len(captured) > 0
+    device.refresh_from_db()
+    assert device.online and Screen.objects.get(pk=device.screen_id).online
+
+
+def test_a_device_flipped_offline_under_a_buffered_heartbeat_comes_back_with_the_flush(warm):
+    device = Device.objects.get()
+    warm.post("/api/device/heartbeat", {}, format="json")  # the lean path: buffered
+    Device.objects.update(online=False)  # as if marked offline just before the heartbeat arrived
+    Screen.objects.update(online=False)
+    devices_flush_heartbeats()
+    device.refresh_from_db()
+    assert device.online and Screen.objects.get(pk=device.screen_id).online
+
+
+def test_commands_locks_and_deletion_reach_a_lean_device_at_once(warm, api):
+    device = Device.objects.get()
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["pending_commands"] == []
+    command = api.post(f"{HOST}/devices/{device.pk}/command/", {"type": "reboot"}, format="json").json()
+    beat = warm.post("/api/device/heartbeat", {}, format="json").json()
+    assert [c["id"] for c in beat["pending_commands"]] == [command["id"]]
+    assert DeviceCommand.objects.get(pk=command["id"]).delivered_at is not None
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["pending_commands"] == []
+    api.post(f"{HOST}/devices/{device.pk}/lock/", {"pin": "4321"}, format="json")
+    warm.post("/api/device/heartbeat", {}, format="json")  # delivers the lock command
+    beat = warm.post("/api/device/heartbeat", {}, format="json").json()
+    assert (beat["is_locked"], beat["lock_pin"]) == (True, "4321")
+    assert api.delete(f"{HOST}/devices/{device.pk}/").status_code == 204
+    assert warm.post("/api/device/heartbeat", {}, format="json").status_code == 401
+    assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 401
+
+
+def test_a_screen_deleted_unpairs_its_lean_device(warm, api):
+    warm.screen.delete()
+    beat = warm.post("/api/device/heartbeat", {}, format="json").json()
+    assert (beat["paired"], beat["has_update"]) == (False, False)
+    assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 403
+
+
+def test_doubtful_bodies_take_the_full_path_and_its_errors(warm):
+    for payload in (
+        {"volume": 101},
+        {"volume": True},
+        {"ip_address": "not an ip"},
+        {"wifi_signal": "strong"},
+        {"uuid": "someone-else"},
+        {"current_content": "nul\x00byte"},
+        {"temperature": 1e9},
+    ):
+        response = warm.post("/api/device/heartbeat", payload, format="json")
+        assert response.status_code == 400, payload
+    device = Device.objects.get()
+    devices_flush_heartbeats()
+    device.refresh_from_db()
+    assert device.volume is None and device.current_content == ""  # nothing of them was buffered
+    # Plain but unusual values are fine through the full path too.
+    assert warm.post("/api/device/heartbeat", {"volume": "50"}, format="json").status_code == 200
+    assert warm.post("/api/device/heartbeat", {"uuid": "player-abc123"}, format="json").status_code == 200
+
+
+def test_the_lean_path_counts_the_rate_limit_once_and_refuses_past_it(warm, settings):
+    settings.SIGNAGE_RATE_LIMITS = [("device", ["*"], 1000, 3), ("*", ["*"], 1000, 1000)]
+    from django.core.cache import cache
+
+    for key in cache._cache.get_client().keys("*rl:device:*"):
+        cache._cache.get_client().delete(key)
+    statuses = [warm.post("/api/device/heartbeat", {}, format="json") for _ in range(4)]
+    assert [response.status_code for response in statuses] == [200, 200, 200, 429]
+    refused = statuses[-1]
+    assert refused.json()["code"] == "throttled" and int(refused["Retry-After"]) > 0
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 429
+
+
+def test_a_content_change_is_rebuilt_off_the_request_path(
+    warm, api, fleet, make_media, make_screen, django_capture_on_commit_callbacks, monkeypatch
+):
+    ad = api.get(f"{HOST}/ads/").json()["results"][0]
+    other = make_media(fleet, name="new")
+    with django_capture_on_commit_callbacks(execute=True):  # the commit marks the screen; the task rebuilds it
+        api.patch(
+            ad["url"],
+            {"broadcasts": [{"media": f"{HOST}/medias/{other.public_id}/", "screens": [str(warm.screen.pk)]}]},
+            format="json",
+        )
+    trips = RedisRoundTrips(monkeypatch)
+    with CaptureQueriesContext(connection) as captured:
+        beat = warm.post("/api/device/heartbeat", {}, format="json").json()
+    assert (beat["has_update"], len(captured), trips.count) == (True, 0, 1)
+    # The old ETag is no longer current: the full path answers with the new playlist.
+    changed = warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag)
+    assert changed.status_code == 200 and changed["ETag"] != warm.etag
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
+
+
+def test_a_rebuild_costs_one_query_phase_per_batch(fleet, make_screen, make_media, player, api):
+    from django.core.cache import cache
+
+    from apps.ads.models import Ad, Broadcast, BroadcastScreen
+    from apps.devices.playlist import DIRTY, screens_mark
+    from signage import kv
+
+    media = make_media(fleet, name="m")
+    counts = []
+    for size in (3, 30):
+        screens = [make_screen(fleet, f"S{size}-{i}") for i in range(size)]
+        ad = Ad.objects.create(fleet=fleet, name=f"c{size}", campaign_startdate="2020-01-01")
+        broadcast = Broadcast.objects.create(ad=ad, media=media, order=0)
+        BroadcastScreen.objects.bulk_create(BroadcastScreen(broadcast=broadcast, screen=s) for s in screens)
+        cache.clear()
+        kv.client().sadd(kv.key(DIRTY), *[str(s.pk) for s in screens])
+        with CaptureQueriesContext(connection) as captured:
+            assert rebuild_playlists() == size
+        counts.append(len(captured))
+        assert kv.client().exists(*[kv.key(f"playlist-summary:{s.pk}") for s in screens]) == size
+    assert counts[0] == counts[1]
+    screens_mark([])  # nothing to mark: nothing happens
+
+
+def test_an_expired_state_is_rebuilt_by_the_sweep(warm):
+    from apps.devices.playlist import DUE, summary_key
+    from signage import kv
+
+    redis = kv.client()
+    redis.zadd(kv.key(DUE), {str(warm.screen.pk): 0})  # as if its valid-until had passed
+    redis.set(kv.key(summary_key(warm.screen.pk)), "0" * 64 + " 0 []")  # and it had played something else
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is True  # the old state
+    assert rebuild_playlists() == 1
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
+    assert redis.zscore(kv.key(DUE), str(warm.screen.pk)) > timezone.now().timestamp()
+
+
+def test_a_missing_state_is_built_on_the_full_path(warm):
+    from django.core.cache import cache
+
+    cache.clear()  # Redis lost: no records, no states
+    beat = warm.post("/api/device/heartbeat", {}, format="json").json()
+    assert beat["has_update"] is False  # rebuilt identical to what the player has
+    assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 304
+    assert APIClient().post("/api/device/heartbeat", {}, HTTP_AUTHORIZATION="Device nope").status_code == 401
