@@ -18,11 +18,15 @@ def _backend():
 
 
 def client():
-    """The redis-py client behind the default cache, or None when the cache is not Redis."""
+    """The redis-py client behind the default cache, or None when the cache is not Redis. Django builds a
+    client object on every `get_client()`; one per cache backend is kept (they share the connection pool)."""
     backend = _backend()
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(write=True)
-    return None
+    if not isinstance(backend, RedisCache):
+        return None
+    redis = backend.__dict__.get("_signage_client")
+    if redis is None:
+        redis = backend.__dict__["_signage_client"] = backend._cache.get_client(write=True)
+    return redis
 
 
 def key(name: str) -> str:
@@ -33,10 +37,10 @@ def key(name: str) -> str:
 _scripts: dict = {}
 
 
-def script(source: str):
-    """A Lua script registered once per client (EVALSHA: one round trip, the source sent only once)."""
+def run_script(source: str, keys: list, args: list):
+    """Run a Lua script: EVALSHA, one round trip (the source is sent again only if Redis lost it)."""
     redis = client()
-    registered = _scripts.get((id(redis), source))
+    registered = _scripts.get(source)
     if registered is None:
-        registered = _scripts[(id(redis), source)] = redis.register_script(source)
-    return registered
+        registered = _scripts[source] = redis.register_script(source)
+    return registered(keys=keys, args=args, client=redis)

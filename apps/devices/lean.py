@@ -148,8 +148,10 @@ def remember(device, **overrides) -> None:
     }
     pairs = [str(item) for pair in values.items() for item in pair]
     hashed = device.token_hash
-    kv.script(REMEMBER)(
-        keys=[kv.key(_record_key(hashed)), kv.key(_generation_key(hashed))], args=[seen, RECORD_SECONDS, *pairs]
+    kv.run_script(
+        REMEMBER,
+        keys=[kv.key(_record_key(hashed)), kv.key(_generation_key(hashed))],
+        args=[seen, RECORD_SECONDS, *pairs],
     )
 
 
@@ -295,7 +297,8 @@ def heartbeat(request):
     uuid, pairs = parsed
     now = time.time()
     limits, resets = _rate_limit_arguments(now, request.method)
-    reply = kv.script(HEARTBEAT)(
+    reply = kv.run_script(
+        HEARTBEAT,
         keys=[kv.key(_record_key(hashed)), kv.key(SEEN), kv.key(TELEMETRY)],
         args=[uuid, f"{now:.3f}", kv.key(summary_key("")), *limits, *pairs],
     )
@@ -336,7 +339,9 @@ def playlist_not_modified(request):
         return None
     now = time.time()
     limits, resets = _rate_limit_arguments(now, request.method)
-    reply = kv.script(NOT_MODIFIED)(keys=[kv.key(_record_key(hashed))], args=[wanted, kv.key(summary_key("")), *limits])
+    reply = kv.run_script(
+        NOT_MODIFIED, keys=[kv.key(_record_key(hashed))], args=[wanted, kv.key(summary_key("")), *limits]
+    )
     if reply[0] < 2:
         return None
     state = _windows(resets, reply[1:3])
