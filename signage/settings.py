@@ -276,6 +276,13 @@ SIGNAGE_PLAYLIST_REBUILD_SECONDS = float(os.environ.get("PLAYLIST_REBUILD_SECOND
 SIGNAGE_REMOTE_URL_MAX_AGE = 30 * 24 * 3600  # seconds a remote page or remote call URL stays valid
 RATELIMIT_USE_CACHE = "default"
 
+# --- Proof of play -------------------------------------------------------------------------------------
+
+SIGNAGE_STATS_CLOCK_SKEW = 300  # seconds a player's clock may be ahead (or its events before it registered)
+SIGNAGE_STATS_RETENTION_DAYS = int(os.environ.get("STATS_RETENTION_DAYS", "400"))  # raw events; 0 keeps all
+SIGNAGE_STATS_PARTITIONS_AHEAD = 3  # months of partitions created ahead of time (PostgreSQL)
+SIGNAGE_STATS_MAX_RANGE_DAYS = int(os.environ.get("STATS_MAX_RANGE_DAYS", "92"))  # widest statistics query
+
 # --- Celery ------------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -297,4 +304,5 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "apps.devices.tasks.rebuild_playlists",
         "schedule": SIGNAGE_PLAYLIST_REBUILD_SECONDS,
     },
+    "stats-partitions": {"task": "apps.stats.tasks.maintain_stats_storage", "schedule": 6 * 3600.0},
 }

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/oauth/token/", rate_limited(TokenView.as_view()), name="oauth_token"),
     path("api/oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/management/v2/", include("signage.api_urls")),
+    path("api/statistics/v2/", include("apps.stats.api.urls")),
     # The device protocol (reference 002): players authenticate with `Authorization: Device <token>`.
     path("api/device/register/", protocol.RegisterView.as_view(), name="device-register"),
     path("api/device/heartbeat/", protocol.HeartbeatView.as_view(), name="device-heartbeat"),

@@ -1,32 +1,98 @@
-import uuid
+"""The proof-of-play ledger and its hourly rollup.
+
+A display event copies what it needs at ingestion (ids and names of the screen, player, place,
+campaign and media, the screen's timezone) and holds no foreign key: deleting or renaming anything
+never changes a past event. Every row carries its fleet, and every statistics query is keyed by it,
+so both tables can be distributed by `fleet_id` (Citus) without a change of code.
+
+On PostgreSQL `stats_playevent` is partitioned by month on `started_at` (see migrations 0002 and
+`partitions.py`): its primary key is (fleet_id, started_at, id) and the player's event id is unique
+per (fleet, player, started_at), because every unique index of a partitioned table must hold the
+partition key. A player resending an event sends the same started_at, so a batch sent twice, or ten
+times at once, is stored once.
+"""
 
 from django.db import models
 
-from apps.ads.models import Ad, Broadcast
-from apps.devices.models import Device
-from apps.media.models import Media
-from apps.screens.models import Screen
-
 
 class PlayEvent(models.Model):
-    """One display reported by a player; its id is the player's event id, so a batch sent twice is
-    stored once."""
+    """One display reported by a player, as it was at the time."""
 
-    fleet_lookup = "screen__fleet"
+    fleet_lookup = "fleet"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
-    device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="play_events")
-    screen = models.ForeignKey(Screen, null=True, on_delete=models.SET_NULL, related_name="play_events")
-    ad = models.ForeignKey(Ad, null=True, on_delete=models.SET_NULL, related_name="play_events")
-    broadcast = models.ForeignKey(Broadcast, null=True, on_delete=models.SET_NULL, related_name="play_events")
-    media = models.ForeignKey(Media, null=True, on_delete=models.SET_NULL, related_name="play_events")
-    started_at = models.DateTimeField(db_index=True)
+    id = models.BigAutoField(primary_key=True)
+    fleet_id = models.BigIntegerField()
+    event_id = models.UUIDField(help_text="The player's own event id")
+    device_id = models.BigIntegerField()
+    device_name = models.CharField(max_length=200, blank=True)
+    screen_id = models.UUIDField()
+    screen_name = models.CharField(max_length=100, blank=True)
+    place_id = models.BigIntegerField(null=True)
+    place_name = models.CharField(max_length=255, blank=True)
+    timezone = models.CharField(max_length=64, help_text="The screen's timezone at the time")
+    ad_id = models.UUIDField(null=True)
+    ad_name = models.CharField(max_length=255, blank=True)
+    broadcast_id = models.UUIDField(null=True)
+    media_id = models.BigIntegerField()
+    media_type = models.CharField(max_length=10)
+    media_name = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField()
     duration = models.FloatField(help_text="Seconds")
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["-started_at"]
-        indexes = [models.Index(fields=["screen", "started_at"]), models.Index(fields=["ad", "started_at"])]
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["fleet_id", "started_at", "id"], name="stats_event_fleet_time"),
+            models.Index(fields=["fleet_id", "screen_id", "started_at"], name="stats_event_screen_time"),
+            models.Index(fields=["fleet_id", "ad_id", "started_at"], name="stats_event_ad_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fleet_id", "device_id", "event_id", "started_at"], name="stats_event_once_per_player"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.media_id} on {self.screen_id} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.media_type}-{self.media_id} on {self.screen_name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def media_public_id(self) -> str:
+        return f"{self.media_type}-{self.media_id}"
+
+
+class HourlyPlays(models.Model):
+    """Plays of one media of one campaign on one screen during one UTC hour, upserted in the transaction
+    that stores the events (PostgreSQL). Aggregates read these rows only; they outlive raw partitions."""
+
+    fleet_lookup = "fleet"
+
+    id = models.BigAutoField(primary_key=True)
+    fleet_id = models.BigIntegerField()
+    hour = models.DateTimeField()
+    screen_id = models.UUIDField()
+    screen_name = models.CharField(max_length=100, blank=True)
+    place_id = models.BigIntegerField(null=True)
+    place_name = models.CharField(max_length=255, blank=True)
+    timezone = models.CharField(max_length=64)
+    ad_id = models.UUIDField(null=True)
+    ad_name = models.CharField(max_length=255, blank=True)
+    media_id = models.BigIntegerField()
+    media_type = models.CharField(max_length=10)
+    media_name = models.CharField(max_length=255, blank=True)
+    plays = models.BigIntegerField()
+    total_duration = models.FloatField()
+
+    class Meta:
+        verbose_name_plural = "hourly plays"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fleet_id", "hour", "screen_id", "ad_id", "media_id"],
+                name="stats_hourly_key",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["fleet_id", "screen_id", "hour"], name="stats_hourly_screen")]
+
+    def __str__(self) -> str:
+        return f"{self.plays} plays on {self.screen_name} at {self.hour:%Y-%m-%d %H:00}"

@@ -2,10 +2,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from apps.ads.models import Ad, Broadcast
+from apps.devices.authentication import IsPairedDevice
 from apps.devices.protocol import DeviceView
 
 from .services import play_events_ingest
+
+MAX_BATCH = 5000
 
 
 class PlayEventSerializer(serializers.Serializer):
@@ -14,28 +16,19 @@ class PlayEventSerializer(serializers.Serializer):
     ad = serializers.UUIDField(required=False, allow_null=True)
     broadcast = serializers.UUIDField(required=False, allow_null=True)
     started_at = serializers.DateTimeField()
-    duration = serializers.FloatField(min_value=0, max_value=86400)
+    duration = serializers.FloatField(min_value=0, max_value=86400, help_text="Seconds")
 
 
 class StatsSerializer(serializers.Serializer):
-    events = PlayEventSerializer(many=True, max_length=5000)
-
-    def validate(self, attrs):
-        device = self.context["device"]
-        ads = {e["ad"] for e in attrs["events"] if e.get("ad")}
-        broadcasts = {e["broadcast"] for e in attrs["events"] if e.get("broadcast")}
-        # Only the device's own fleet's campaigns: another fleet's id is a 400, not a stored link.
-        if ads and Ad.objects.filter(pk__in=ads, fleet_id=device.fleet_id).count() != len(ads):
-            raise serializers.ValidationError({"events": ["An event names a campaign of another fleet."]})
-        if broadcasts and Broadcast.objects.filter(pk__in=broadcasts, ad__fleet_id=device.fleet_id).count() != len(
-            broadcasts
-        ):
-            raise serializers.ValidationError({"events": ["An event names a broadcast of another fleet."]})
-        return attrs
+    events = PlayEventSerializer(many=True, max_length=MAX_BATCH)
 
 
 class StatsView(DeviceView):
-    """Proof of play: displays in batches, stored idempotently by event id."""
+    """Proof of play: displays in batches of up to 5,000, all or nothing, idempotent by event id. A batch
+    naming a media, campaign or broadcast that is not of the player's fleet, or a date in the future or
+    before the player registered, is a 400 naming the events, and nothing of it is stored."""
+
+    permission_classes = [IsPairedDevice]
 
     @extend_schema(
         request=StatsSerializer,
@@ -44,7 +37,7 @@ class StatsView(DeviceView):
         ),
     )
     def post(self, request):
-        incoming = StatsSerializer(data=request.data, context={"device": request.auth})
+        incoming = StatsSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         events = incoming.validated_data["events"]
         stored = play_events_ingest(device=request.auth, events=events)

@@ -170,13 +170,13 @@ def test_stats_are_stored_once(paired, fleet, make_media, campaign, other_fleet)
         "media": media.public_id,
         "ad": ad["id"],
         "broadcast": ad["broadcasts"][0]["id"],
-        "started_at": "2026-03-01T10:00:00Z",
+        "started_at": timezone.now().isoformat(),
         "duration": 10,
     }
     batch = {"events": [event, {**event, "id": str(uuid.uuid4())}]}
     assert client.post("/api/device/stats", batch, format="json").json() == {"received": 2, "stored": 2}
     assert client.post("/api/device/stats", batch, format="json").json() == {"received": 2, "stored": 0}
-    assert PlayEvent.objects.count() == 2 and PlayEvent.objects.first().screen == client.screen
+    assert PlayEvent.objects.count() == 2 and PlayEvent.objects.first().screen_id == client.screen.pk
     from apps.ads.models import Ad
 
     foreign = Ad.objects.create(fleet=other_fleet, name="x", campaign_startdate="2026-01-01")

@@ -4,6 +4,7 @@ import threading
 import uuid
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.devices.models import Device, DeviceCommand
@@ -46,16 +47,17 @@ def test_odd_telemetry_and_bodies_are_400(paired):
     assert response.status_code == 400
 
 
-def test_stats_keep_only_media_of_the_devices_fleet(paired, other_fleet, make_media):
+def test_stats_refuse_media_that_are_not_of_the_devices_fleet(paired, other_fleet, make_media):
+    """Issue 14 finding 13: unknown and other-fleet media ids are a 400 naming the event; nothing stored."""
     client = paired()
     theirs = make_media(other_fleet)
-    events = [
-        {"id": str(uuid.uuid4()), "media": "picture-999999", "started_at": "2026-03-01T10:00:00Z", "duration": 5},
-        {"id": str(uuid.uuid4()), "media": "picture-²", "started_at": "2026-03-01T10:00:00Z", "duration": 5},
-        {"id": str(uuid.uuid4()), "media": theirs.public_id, "started_at": "2026-03-01T10:00:00Z", "duration": 5},
-    ]
-    assert client.post("/api/device/stats", {"events": events}, format="json").json()["stored"] == 3
-    assert list(PlayEvent.objects.values_list("media_id", flat=True)) == [None, None, None]
+    now = timezone.now().isoformat()
+    for media in ("picture-999999", "picture-99999999999999999999", "picture-²", theirs.public_id):
+        events = [{"id": str(uuid.uuid4()), "media": media, "started_at": now, "duration": 5}]
+        response = client.post("/api/device/stats", {"events": events}, format="json")
+        assert response.status_code == 400
+        assert response.json()["events"][0]["message"].startswith(f"Event {events[0]['id']}:")
+    assert PlayEvent.objects.count() == 0
 
 
 def test_emergencies_survive_a_content_change(paired, fleet, make_media, campaign, django_capture_on_commit_callbacks):

@@ -1,0 +1,346 @@
+"""Reading the proof-of-play ledger: raw displays (keyset pages, streamed rows) and aggregates.
+
+Every query is keyed by the principal's fleet ids (`fleet_id = ANY(...)`), so a Citus cluster routes it
+to the fleet's shard. On PostgreSQL aggregates read the hourly rollup when the filters and the range
+allow it (hour-aligned bounds; no player or broadcast filter), else the raw partitions of the range;
+on SQLite they are computed from the raw rows.
+"""
+
+import base64
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from apps.accounts import scoping
+from apps.screens.models import Screen, ScreenGroup
+
+from . import partitions
+from .models import PlayEvent
+
+DIMENSIONS = ("screen", "campaign", "media", "place", "screen_group", "date", "hour", "weekday")
+MEASURES = ("count", "total_duration", "screens")
+
+DISPLAY_COLUMNS = (
+    "id", "event_id", "started_at", "duration", "screen", "screen_name", "player", "player_name", "place",
+    "place_name", "campaign", "campaign_name", "broadcast", "media", "media_name", "timezone", "received_at",
+)  # fmt: skip
+
+# (output name, ledger column) of the id and name of each entity dimension.
+ENTITY_COLUMNS = {
+    "screen": ("screen_id", "screen_name"),
+    "campaign": ("ad_id", "ad_name"),
+    "place": ("place_id", "place_name"),
+}
+
+
+@dataclass
+class StatsQuery:
+    """What a statistics request asks, already validated: fleets, range, filters."""
+
+    fleet_ids: list[int]
+    since: datetime
+    until: datetime
+    screens: list = field(default_factory=list)
+    players: list = field(default_factory=list)
+    campaigns: list = field(default_factory=list)
+    broadcasts: list = field(default_factory=list)
+    medias: list = field(default_factory=list)  # media ids (the public id's number)
+    places: list = field(default_factory=list)
+    screen_groups: list = field(default_factory=list)
+    tz: str | None = None
+
+
+def fleet_ids_of(user, wanted: list[int] | None = None) -> list[int]:
+    """The fleets whose statistics `user` may read (one query), cut to `wanted` when given."""
+    fleets = scoping.fleets_of(user)
+    if wanted:
+        fleets = fleets.filter(pk__in=wanted)
+    return list(fleets.values_list("pk", flat=True))
+
+
+def group_screens(group_ids: list[int]):
+    """Screens that are members of the groups now (groups are read as they are today)."""
+    return Screen.groups.through.objects.filter(screengroup_id__in=group_ids).values("screen_id")
+
+
+# --- displays --------------------------------------------------------------------------------------------
+
+
+def events(query: StatsQuery) -> QuerySet[PlayEvent]:
+    filters = Q(fleet_id__in=query.fleet_ids, started_at__gte=query.since, started_at__lt=query.until)
+    for values, column in (
+        (query.screens, "screen_id"),
+        (query.players, "device_id"),
+        (query.campaigns, "ad_id"),
+        (query.broadcasts, "broadcast_id"),
+        (query.medias, "media_id"),
+        (query.places, "place_id"),
+    ):
+        if values:
+            filters &= Q(**{f"{column}__in": values})
+    if query.screen_groups:
+        filters &= Q(screen_id__in=group_screens(query.screen_groups))
+    return PlayEvent.objects.filter(filters)
+
+
+def encode_cursor(started_at: datetime, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{started_at.isoformat()}|{pk}".encode()).decode()
+
+
+def decode_cursor(value: str) -> tuple[datetime, int] | None:
+    try:
+        text = base64.urlsafe_b64decode(value.encode("ascii")).decode()
+        moment, pk = text.split("|")
+        started_at = datetime.fromisoformat(moment)
+        if started_at.tzinfo is None or not 0 < int(pk) < 2**63:
+            return None
+        return started_at, int(pk)
+    except (ValueError, UnicodeError):
+        return None
+
+
+def displays_page(query: StatsQuery, *, newest_first: bool, limit: int, after: tuple | None) -> tuple[list, str | None]:
+    """One page of events ordered by (started_at, id), after a keyset position: rows inserted meanwhile
+    never shift a page. Returns the events and the next cursor (None on the last page). One query."""
+    qs = events(query)
+    if after is not None:
+        moment, pk = after
+        if newest_first:
+            qs = qs.filter(Q(started_at__lt=moment) | Q(started_at=moment, id__lt=pk))
+        else:
+            qs = qs.filter(Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk))
+    order = ("-started_at", "-id") if newest_first else ("started_at", "id")
+    rows = list(qs.order_by(*order)[: limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1].started_at, rows[limit - 1].pk) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def display_row(event: PlayEvent) -> dict:
+    return {
+        "id": event.pk,
+        "event_id": str(event.event_id),
+        "started_at": event.started_at,
+        "duration": event.duration,
+        "screen": str(event.screen_id),
+        "screen_name": event.screen_name,
+        "player": event.device_id,
+        "player_name": event.device_name,
+        "place": event.place_id,
+        "place_name": event.place_name,
+        "campaign": str(event.ad_id) if event.ad_id else None,
+        "campaign_name": event.ad_name or None,
+        "broadcast": str(event.broadcast_id) if event.broadcast_id else None,
+        "media": event.media_public_id,
+        "media_name": event.media_name,
+        "timezone": event.timezone,
+        "received_at": event.received_at,
+    }
+
+
+RAW_COLUMNS = (
+    "id", "event_id", "started_at", "duration", "screen_id", "screen_name", "device_id", "device_name", "place_id",
+    "place_name", "ad_id", "ad_name", "broadcast_id", "media_type", "media_id", "media_name", "timezone",
+    "received_at",
+)  # fmt: skip
+
+
+def displays_rows(query: StatsQuery, *, newest_first: bool) -> Iterator[tuple]:
+    """Every event of the query as a CSV row (DISPLAY_COLUMNS), read through a server-side cursor on
+    PostgreSQL: memory stays flat however many rows."""
+    order = ("-started_at", "-id") if newest_first else ("started_at", "id")
+    for row in events(query).order_by(*order).values_list(*RAW_COLUMNS).iterator(chunk_size=5000):
+        (pk, event_id, started_at, duration, screen_id, screen_name, device_id, device_name, place_id,
+         place_name, ad_id, ad_name, broadcast_id, media_type, media_id, media_name, tz, received_at) = row  # fmt: skip
+        yield (
+            pk, event_id, started_at.isoformat(), duration, screen_id, screen_name, device_id, device_name,
+            place_id if place_id is not None else "", place_name, ad_id or "", ad_name, broadcast_id or "",
+            f"{media_type}-{media_id}", media_name, tz, received_at.isoformat(),
+        )  # fmt: skip
+
+
+# --- aggregates ---------------------------------------------------------------------------------------
+
+
+def aggregate_columns(group_by: list[str]) -> list[str]:
+    """The columns of an aggregate row, in order: each dimension's id (and name), then the measures."""
+    columns = []
+    for dimension in group_by:
+        columns.append(dimension)
+        if dimension in ("screen", "campaign", "place", "media", "screen_group"):
+            columns.append(f"{dimension}_name")
+    return [*columns, *MEASURES]
+
+
+def uses_rollup(query: StatsQuery) -> bool:
+    def on_hour(moment: datetime) -> bool:
+        moment = moment.astimezone(UTC)
+        return moment.minute == 0 and moment.second == 0 and moment.microsecond == 0
+
+    return (
+        partitions.is_partitioned()
+        and not query.players
+        and not query.broadcasts
+        and on_hour(query.since)
+        and on_hour(query.until)
+    )
+
+
+def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None, offset: int) -> tuple[str, list]:
+    rollup = uses_rollup(query)
+    table, time_column = ("stats_hourlyplays", "hour") if rollup else ("stats_playevent", "started_at")
+    select, group, joins = [], [], ""
+    for dimension in group_by:
+        if dimension in ENTITY_COLUMNS:
+            id_column, name_column = ENTITY_COLUMNS[dimension]
+            select += [f"e.{id_column}", f"max(e.{name_column})"]
+            group.append(f"e.{id_column}")
+        elif dimension == "media":
+            select += ["e.media_type || '-' || e.media_id", "max(e.media_name)"]
+            group += ["e.media_type", "e.media_id"]
+        elif dimension == "screen_group":
+            through = Screen.groups.through._meta.db_table
+            joins = (
+                f" LEFT JOIN {through} sgm ON sgm.screen_id = e.screen_id"
+                f" LEFT JOIN {ScreenGroup._meta.db_table} sg ON sg.id = sgm.screengroup_id"
+            )
+            select += ["sg.id", "max(sg.name)"]
+            group.append("sg.id")
+        else:
+            expression = {
+                "date": "e.local::date",
+                "hour": "extract(hour FROM e.local)::int",
+                "weekday": "extract(isodow FROM e.local)::int",
+            }[dimension]
+            select.append(expression)
+            group.append(expression)
+    if rollup:
+        select += ["sum(e.plays)", "sum(e.total_duration)", "count(DISTINCT e.screen_id)"]
+    else:
+        select += ["count(*)", "sum(e.duration)", "count(DISTINCT e.screen_id)"]
+    where = ["fleet_id = ANY(%s)", f"{time_column} >= %s", f"{time_column} < %s"]
+    params: list = [query.tz, query.fleet_ids, query.since, query.until]
+    for values, column in (
+        (query.screens, "screen_id"),
+        (query.campaigns, "ad_id"),
+        (query.medias, "media_id"),
+        (query.places, "place_id"),
+        (query.players, "device_id"),
+        (query.broadcasts, "broadcast_id"),
+    ):
+        if values:
+            where.append(f"{column} = ANY(%s)")
+            params.append(list(values))
+    if query.screen_groups:
+        through = Screen.groups.through._meta.db_table
+        where.append(f"screen_id IN (SELECT screen_id FROM {through} WHERE screengroup_id = ANY(%s))")
+        params.append(list(query.screen_groups))
+    # The local time (screen's timezone at the time, or the `tz` asked) is computed once per row below.
+    inner = (
+        f"SELECT r.*, timezone(COALESCE(%s::text, r.timezone), r.{time_column}) AS local FROM {table} r "
+        f"WHERE {' AND '.join(where)}"
+    )
+    sql = f"SELECT {', '.join(select)} FROM ({inner}) e{joins}"
+    if group:
+        sql += f" GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}"
+    if limit is not None:
+        sql += " LIMIT %s OFFSET %s"
+        params += [limit, offset]
+    return sql, params
+
+
+def _sqlite_aggregate(query: StatsQuery, group_by: list[str]) -> list[tuple]:
+    """The same groups computed in Python from the raw rows (the embedded database only)."""
+    memberships: dict = {}
+    if "screen_group" in group_by:
+        for screen_id, group_id, name in Screen.groups.through.objects.values_list(
+            "screen_id", "screengroup_id", "screengroup__name"
+        ):
+            memberships.setdefault(screen_id, []).append((group_id, name))
+    zones: dict = {}
+    groups: dict = {}
+    columns = ("screen_id", "screen_name", "ad_id", "ad_name", "place_id", "place_name", "media_type", "media_id",
+               "media_name", "timezone", "started_at", "duration")  # fmt: skip
+    for row in events(query).values_list(*columns).iterator(chunk_size=5000):
+        record = dict(zip(columns, row, strict=True))
+        zone_name = query.tz or record["timezone"]
+        zone = zones.get(zone_name) or zones.setdefault(zone_name, zoneinfo.ZoneInfo(zone_name))
+        local = record["started_at"].astimezone(zone)
+        variants: list[tuple[tuple, tuple]] = [((), ())]
+        for dimension in group_by:
+            if dimension in ENTITY_COLUMNS:
+                id_column, name_column = ENTITY_COLUMNS[dimension]
+                options = [(record[id_column], record[name_column])]
+            elif dimension == "media":
+                options = [(f"{record['media_type']}-{record['media_id']}", record["media_name"])]
+            elif dimension == "screen_group":
+                options = memberships.get(record["screen_id"]) or [(None, None)]
+            else:
+                value = {"date": local.date(), "hour": local.hour, "weekday": local.isoweekday()}[dimension]
+                options = [(value, None)]
+            variants = [
+                ((*key, option[0]), names + ((option[1],) if dimension not in ("date", "hour", "weekday") else ()))
+                for key, names in variants
+                for option in options
+            ]
+        for key, names in variants:
+            entry = groups.setdefault(key, {"names": names, "count": 0, "duration": 0.0, "screens": set()})
+            entry["names"] = tuple(max(a, b) if a is not None and b is not None else a or b
+                                   for a, b in zip(entry["names"], names, strict=True))  # fmt: skip
+            entry["count"] += 1
+            entry["duration"] += record["duration"]
+            entry["screens"].add(record["screen_id"])
+    rows = []
+    for key in sorted(groups, key=lambda k: tuple((v is None, str(v) if v is not None else "") for v in k)):
+        entry, names, out = groups[key], iter(groups[key]["names"]), []
+        for dimension, value in zip(group_by, key, strict=True):
+            out.append(value)
+            if dimension not in ("date", "hour", "weekday"):
+                out.append(next(names))
+        rows.append((*out, entry["count"], entry["duration"], len(entry["screens"])))
+    return rows
+
+
+def _normalise(group_by: list[str], row: tuple) -> dict:
+    values = dict(zip(aggregate_columns(group_by), row, strict=True))
+    for dimension in ("screen", "campaign"):
+        if values.get(dimension) is not None:
+            values[dimension] = str(values[dimension])
+    if values.get("date") is not None:
+        values["date"] = values["date"].isoformat()
+    values["count"] = int(values["count"])
+    values["total_duration"] = float(values["total_duration"] or 0)
+    return values
+
+
+def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: int) -> list[dict]:
+    """Groups of the query in the order of their keys: count, total duration, distinct screens."""
+    if not query.fleet_ids:
+        return []
+    if partitions.is_partitioned():
+        sql, params = _sql_aggregate(query, group_by, limit=limit, offset=offset)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        rows = _sqlite_aggregate(query, group_by)[offset : offset + limit]
+    return [_normalise(group_by, row) for row in rows]
+
+
+def aggregates_rows(query: StatsQuery, group_by: list[str]) -> Iterator[dict]:
+    """Every group, streamed (a server-side cursor on PostgreSQL)."""
+    if not query.fleet_ids:
+        return
+    if partitions.is_partitioned():
+        sql, params = _sql_aggregate(query, group_by, limit=None, offset=0)
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while chunk := cursor.fetchmany(5000):
+                for row in chunk:
+                    yield _normalise(group_by, row)
+    else:
+        for row in _sqlite_aggregate(query, group_by):
+            yield _normalise(group_by, row)
