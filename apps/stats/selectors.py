@@ -294,7 +294,7 @@ def _sqlite_aggregate(query: StatsQuery, group_by: list[str]) -> list[tuple]:
             entry["duration"] += record["duration"]
             entry["screens"].add(record["screen_id"])
     rows = []
-    for key in sorted(groups, key=lambda k: tuple((v is None, str(v) if v is not None else "") for v in k)):
+    for key in sorted(groups, key=lambda k: tuple((v is None, v if v is not None else 0) for v in k)):
         entry, names, out = groups[key], iter(groups[key]["names"]), []
         for dimension, value in zip(group_by, key, strict=True):
             out.append(value)
@@ -316,31 +316,45 @@ def _normalise(group_by: list[str], row: tuple) -> dict:
     return values
 
 
+EMPTY_TOTAL = (0, 0.0, 0)
+
+
+def _raw_aggregate_rows(query: StatsQuery, group_by: list[str], *, limit: int | None, offset: int, stream: bool):
+    if not query.fleet_ids:
+        rows: list | Iterator = []
+    elif partitions.is_partitioned():
+        sql, params = _sql_aggregate(query, group_by, limit=limit, offset=offset)
+        rows = _stream_sql(sql, params) if stream else _fetch_sql(sql, params)
+    else:
+        rows = _sqlite_aggregate(query, group_by)
+        if limit is not None:
+            rows = rows[offset : offset + limit]
+    if not group_by:  # the totals: always one row, zeros when nothing played
+        rows = list(rows)
+        return [rows[0] if rows and rows[0][0] else EMPTY_TOTAL] if offset == 0 else []
+    return rows
+
+
+def _fetch_sql(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _stream_sql(sql: str, params: list) -> Iterator[tuple]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            yield from chunk
+
+
 def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: int) -> list[dict]:
     """Groups of the query in the order of their keys: count, total duration, distinct screens."""
-    if not query.fleet_ids:
-        return []
-    if partitions.is_partitioned():
-        sql, params = _sql_aggregate(query, group_by, limit=limit, offset=offset)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    else:
-        rows = _sqlite_aggregate(query, group_by)[offset : offset + limit]
+    rows = _raw_aggregate_rows(query, group_by, limit=limit, offset=offset, stream=False)
     return [_normalise(group_by, row) for row in rows]
 
 
 def aggregates_rows(query: StatsQuery, group_by: list[str]) -> Iterator[dict]:
     """Every group, streamed (a server-side cursor on PostgreSQL)."""
-    if not query.fleet_ids:
-        return
-    if partitions.is_partitioned():
-        sql, params = _sql_aggregate(query, group_by, limit=None, offset=0)
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, params)
-            while chunk := cursor.fetchmany(5000):
-                for row in chunk:
-                    yield _normalise(group_by, row)
-    else:
-        for row in _sqlite_aggregate(query, group_by):
-            yield _normalise(group_by, row)
+    for row in _raw_aggregate_rows(query, group_by, limit=None, offset=0, stream=True):
+        yield _normalise(group_by, row)

@@ -69,9 +69,10 @@ class StatisticsView(APIView):
         return incoming
 
     def wants_csv(self, incoming) -> bool:
-        return incoming.validated_data.get("format") == "csv" or getattr(
-            self.request.accepted_renderer, "format", None
-        ) == "csv"
+        return (
+            incoming.validated_data.get("format") == "csv"
+            or getattr(self.request.accepted_renderer, "format", None) == "csv"
+        )
 
 
 CSV_RESPONSE = OpenApiResponse(response=OpenApiTypes.STR, description="CSV with a header row (streamed)")
@@ -119,9 +120,7 @@ class AggregatesView(StatisticsView):
         group_by = data.get("group_by") or []
         if self.wants_csv(incoming):
             columns = selectors.aggregate_columns(group_by)
-            rows = (
-                [row.get(column) for column in columns] for row in selectors.aggregates_rows(query, group_by)
-            )
+            rows = ([row.get(column) for column in columns] for row in selectors.aggregates_rows(query, group_by))
             return stream_csv(columns, rows, "aggregates.csv")
         limit, offset = data["limit"], data["offset"]
         rows = selectors.aggregates(query, group_by, limit=limit + 1, offset=offset)
