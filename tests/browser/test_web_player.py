@@ -167,7 +167,7 @@ def test_the_web_player_pairs_plays_offline_and_reports_each_display_once(
     assert all(sent.count(event_id) == 1 for event_id in offline_ids), sent
     every = [event["id"] for path, body in server.bodies for event in body["events"]]
     assert len(every) == len(set(every)), "an acknowledged display was sent again"
-    stored = PlayEvent.objects.filter(pk__in=offline_ids)
+    stored = PlayEvent.objects.filter(event_id__in=offline_ids)
     assert stored.count() == len(offline_ids)
     assert {str(event.media_id) for event in stored} == {media["id"].split("-")[1]}
     assert all(event.screen_id == screen.pk for event in stored)
