@@ -115,6 +115,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Console rights of fleet members come from their memberships (apps/accounts/permissions.py).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "apps.accounts.backends.MembershipPermissionBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/api/oauth/applications/"
 LOGOUT_REDIRECT_URL = "login"

@@ -3,7 +3,8 @@
 Every model of the product declares `fleet_lookup`, the ORM path from it to its fleet ("fleet",
 "screen__fleet", "pk" for Fleet itself). A model whose objects without a fleet are shared by every
 fleet (public places) also sets `shared_without_fleet = True`. API viewsets, admin classes and web forms scope their
-querysets with `scope_queryset`, and check write rights with `role_in`.
+querysets with `scope_queryset`, and check rights with `role_in` against the permission table
+(apps/accounts/permissions.py).
 
 Who sees every fleet: superusers, and staff users holding the `accounts.view_every_fleet` permission
 (the operator's own staff). A staff user without it is a customer given access to the admin, scoped
@@ -13,10 +14,6 @@ to their memberships like any API user.
 from django.db.models import Q, QuerySet
 
 from .models import Fleet, Membership, Role
-
-READ_ROLES = frozenset(Role.values)
-WRITE_ROLES = frozenset({Role.ADMIN, Role.EDITOR})
-ADMIN_ROLES = frozenset({Role.ADMIN})
 
 
 def sees_every_fleet(user) -> bool:

@@ -1,12 +1,14 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin
+from apps.accounts.admin_scoping import FleetScopedAdminMixin, ServiceAdminMixin, form_values, scoped_choices
 from apps.accounts.models import Fleet
+from apps.screens.models import Screen
 
 from .filters import current_ads_q
-from .models import Ad, Broadcast, BroadcastScreen, QuotaOverflow
-from .services import campaign_audit
+from .models import Ad, Broadcast, QuotaOverflow
+from .services import broadcast_delete, broadcast_save, campaign_audit, campaign_create, campaign_update
 
 
 class CurrentFilter(admin.SimpleListFilter):
@@ -24,29 +26,59 @@ class CurrentFilter(admin.SimpleListFilter):
         return queryset.filter(condition) if self.value() == "yes" else queryset.exclude(condition)
 
 
-class BroadcastScreenInline(admin.TabularInline):
-    model = BroadcastScreen
-    extra = 0
-    autocomplete_fields = ["screen"]
+class BroadcastForm(forms.ModelForm):
+    """A broadcast with its screens (written by the campaign services with the rest of the campaign)."""
+
+    screens = forms.ModelMultipleChoiceField(queryset=Screen.objects.none(), required=False)
+    screen_choices = Screen.objects.none()
+
+    class Meta:
+        model = Broadcast
+        fields = ["order", "media", "display_periods", "screens_loop_indexes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["screens"].queryset = self.screen_choices
+        if self.instance.pk and "screens" not in self.initial:
+            self.initial["screens"] = [link.screen_id for link in self.instance.broadcast_screens.all()]
+
+    def item(self) -> dict:
+        """The broadcast as the campaign services read it."""
+        data = self.cleaned_data
+        item = {
+            "media": data.get("media"),
+            "screens": list(data.get("screens") or []),
+            "display_periods": data.get("display_periods") or {},
+            "screens_loop_indexes": data.get("screens_loop_indexes") or {},
+        }
+        if data.get("order") is not None:
+            item["order"] = data["order"]
+        return item
 
 
-class BroadcastInline(admin.TabularInline):
+def _with_screen_choices(form_class, request, admin):
+    screens = scoped_choices(Screen.objects.select_related("fleet").order_by("name"), request, admin)
+    return type(form_class.__name__, (form_class,), {"screen_choices": screens})
+
+
+class BroadcastInline(FleetScopedAdminMixin, admin.TabularInline):
     model = Broadcast
+    form = BroadcastForm
     extra = 0
-    fields = ["order", "media", "display_periods", "screens_loop_indexes", "screen_count"]
-    readonly_fields = ["screen_count"]
+    fields = ["order", "media", "screens", "display_periods", "screens_loop_indexes"]
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("media").annotate(screen_total=Count("broadcast_screens"))
+        return super().get_queryset(request).select_related("media").prefetch_related("broadcast_screens")
 
-    @admin.display(description="Screens")
-    def screen_count(self, broadcast):
-        return getattr(broadcast, "screen_total", "—")
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _with_screen_choices(formset.form, request, self)
+        return formset
 
 
 @admin.register(Ad)
-class AdAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class AdAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "fleet",
@@ -76,6 +108,10 @@ class AdAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(broadcast_total=Count("broadcasts"))
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "fleet"] if obj is not None else fields
+
     @admin.display(description="Broadcasts", ordering="broadcast_total")
     def broadcast_count(self, ad):
         return ad.broadcast_total
@@ -89,21 +125,60 @@ class AdAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"{ad.name}: within quota.", messages.SUCCESS)
 
+    def save_model(self, request, obj, form, change):
+        pass  # the campaign and its broadcasts are written together, once the inlines are known
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if form.instance.is_share_of_voice and campaign_audit(form.instance):
-            self.message_user(
-                request, "This campaign exceeds a share-of-voice quota (see quota overflows).", messages.WARNING
+        """The campaign and its broadcasts through the campaign services, validated as a whole."""
+        items, broadcast_formsets = [], [fs for fs in formsets if fs.model is Broadcast]
+        for formset in broadcast_formsets:
+            for broadcast_form in formset.forms:
+                data = getattr(broadcast_form, "cleaned_data", None)
+                if not data or (formset.can_delete and data.get("DELETE")):
+                    continue
+                items.append(broadcast_form.item())
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        values = form_values(form, changed_only=change, exclude=["fleet", "author"])
+        if change:
+            current = Ad.objects.get(pk=form.instance.pk)
+            ad = self.call_service(campaign_update, ad=current, values=values, broadcasts=items)
+        else:
+            ad = self.call_service(
+                campaign_create, fleet=form.cleaned_data["fleet"], author=request.user, values=values, broadcasts=items
             )
+        form.instance.__dict__.update(ad.__dict__)
+
+
+class BroadcastAdminForm(BroadcastForm):
+    class Meta(BroadcastForm.Meta):
+        fields = ["ad", *BroadcastForm.Meta.fields]
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class BroadcastAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = BroadcastAdminForm
     list_display = ["id", "ad", "media", "order"]
     list_select_related = ["ad", "media"]
     search_fields = ["=id", "=ad__id", "ad__name"]
-    inlines = [BroadcastScreenInline]
     autocomplete_fields = ["ad"]
+    fields = ["ad", "order", "media", "screens", "display_periods", "screens_loop_indexes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["ad"] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return _with_screen_choices(super().get_form(request, obj, change=change, **kwargs), request, self)
+
+    def service_save(self, request, obj, form, change):
+        item = form.item()
+        values = {name: value for name, value in item.items() if not change or name in form.changed_data}
+        if change:
+            current = Broadcast.objects.select_related("ad").get(pk=obj.pk)
+            return self.call_service(broadcast_save, ad=current.ad, values=values, broadcast=current)
+        return self.call_service(broadcast_save, ad=form.cleaned_data["ad"], values=values)
+
+    def service_delete(self, request, obj):
+        broadcast_delete(broadcast=obj)
 
 
 @admin.register(QuotaOverflow)

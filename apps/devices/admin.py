@@ -3,10 +3,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin
+from apps.accounts import permissions, scoping
+from apps.accounts.admin_scoping import Refused, ServiceAdminMixin, form_values
 
 from .models import CommandType, Device, DeviceCommand
-from .services import command_create
+from .pairing import PairingThrottled, pair_with_code
+from .services import command_create, device_update
 
 
 class CommandInline(admin.TabularInline):
@@ -30,21 +32,61 @@ class SendCommandForm(forms.Form):
     )
 
 
+class DeviceForm(forms.ModelForm):
+    code = forms.CharField(
+        max_length=6,
+        required=False,
+        label="Pairing code",
+        help_text="An unpaired player: type the code it shows, and pick its screen.",
+    )
+
+    class Meta:
+        model = Device
+        fields = ["name", "screen", "barcode", "sticker"]
+
+
 @admin.register(Device)
-class DeviceAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class DeviceAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = DeviceForm
     list_display = ["__str__", "uuid", "fleet", "screen", "status", "last_seen_at", "app_version", "storage_free_mb",
                     "temperature", "is_locked"]  # fmt: skip
     list_filter = ["online", "is_locked", ("fleet", admin.RelatedOnlyFieldListFilter), "model", "app_version"]
     search_fields = ["uuid", "name", "barcode", "sticker", "screen__name"]
     list_select_related = ["fleet", "screen"]
     autocomplete_fields = ["screen"]
-    readonly_fields = ["uuid", "fleet", "pairing_code", "pairing_expires_at", "paired_at", "model", "os_version",
+    readonly_fields = ["uuid", "fleet", "pairing_expires_at", "paired_at", "model", "os_version",
                        "app_version", "ip_address", "wifi_signal", "storage_total_mb", "storage_used_mb",
                        "storage_free_mb", "screen_on", "volume", "brightness", "temperature", "uptime_seconds",
                        "current_content", "last_seen_at", "online", "created", "modified"]  # fmt: skip
-    exclude = ["token_hash", "content_ids", "playlist_etag", "has_pending_commands", "license_key"]
+    exclude = ["token_hash", "content_ids", "playlist_etag", "has_pending_commands", "license_key", "lock_pin",
+               "is_locked", "pairing_code"]  # fmt: skip
     inlines = [CommandInline]
     actions = ["send_command"]
+
+    def has_add_permission(self, request):
+        return False  # players register themselves (device protocol)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None and not obj.paired else [name for name in fields if name != "code"]
+
+    def service_save(self, request, obj, form, change):
+        current = Device.objects.select_related("fleet").get(pk=obj.pk)
+        data = form.cleaned_data
+        if current.paired:
+            values = form_values(form, changed_only=True)
+            return self.call_service(device_update, device=current, values=values)
+        if not data.get("screen") or not data.get("code"):
+            raise Refused({"code": ["To pair this player, type the code it shows and pick its screen."]})
+        if not permissions.allows(scoping.role_in(request.user, data["screen"].fleet_id), "devices.device", "pair"):
+            raise Refused({"screen": ["Your role does not allow pairing players with this screen."]})
+        details = {name: data.get(name) or "" for name in ("name", "barcode", "sticker")}
+        try:
+            return self.call_service(
+                pair_with_code, request=request, pairing_code=data["code"], screen=data["screen"], **details
+            )
+        except PairingThrottled:
+            raise Refused({"code": ["Too many pairing attempts: wait a minute."]}) from None
 
     @admin.display(description="Status")
     def status(self, device):
@@ -59,6 +101,9 @@ class DeviceAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
             if form.is_valid():
                 sent = 0
                 for device in queryset:
+                    if not self._table_allows(request, device, "command"):
+                        self.message_user(request, f"{device}: your role does not allow commands.", messages.ERROR)
+                        continue
                     try:
                         command_create(device=device, kind=form.cleaned_data["type"], author=request.user)
                         sent += 1

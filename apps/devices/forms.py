@@ -1,9 +1,9 @@
 from django import forms
 
-from apps.accounts import scoping
+from apps.accounts import permissions, scoping
 from apps.screens.models import Screen
 
-from .api.views import DEVICE_ROLES
+PAIRING_ROLES = permissions.roles_for("devices.device", "pair")
 
 
 class PairForm(forms.Form):
@@ -28,7 +28,8 @@ class PairForm(forms.Form):
 
     def __init__(self, *args, user, search: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        screens = scoping.scope_queryset(Screen.objects.select_related("fleet"), user, DEVICE_ROLES).filter(active=True)
+        screens = scoping.scope_queryset(Screen.objects.select_related("fleet"), user, PAIRING_ROLES)
+        screens = screens.filter(active=True)
         if search:
             screens = screens.filter(name__icontains=search)
         self.fields["screen"].queryset = screens.order_by("fleet__name", "name")

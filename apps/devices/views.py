@@ -4,8 +4,7 @@ from django.shortcuts import render
 
 from apps.accounts import scoping
 
-from .api.views import DEVICE_ROLES
-from .forms import PairForm
+from .forms import PAIRING_ROLES, PairForm
 from .pairing import PairingThrottled, pair_with_code
 
 
@@ -17,7 +16,7 @@ def pair(request):
     form = PairForm(request.POST or None, user=request.user, search=search, initial={"pairing_code": code})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if scoping.role_in(request.user, data["screen"].fleet_id) not in DEVICE_ROLES:
+        if scoping.role_in(request.user, data["screen"].fleet_id) not in PAIRING_ROLES:
             form.add_error("screen", "Your role does not allow pairing players with this screen.")
         else:
             try:

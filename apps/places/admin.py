@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin
+from apps.accounts.admin_scoping import Refused, ServiceAdminMixin, form_values
 
 from .models import Place
+from .services import PlaceDuplicate, place_create, place_delete, place_update
 
 
 class PublicFilter(admin.SimpleListFilter):
@@ -20,12 +21,36 @@ class PublicFilter(admin.SimpleListFilter):
 
 
 @admin.register(Place)
-class PlaceAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class PlaceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "full_address", "city", "country", "exclusive_fleet", "screen_count"]
     list_filter = [PublicFilter, "city", "country", ("exclusive_fleet", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "full_address", "city", "postalcode", "google_place_id", "private_fleet_key"]
     list_select_related = ["exclusive_fleet"]
     readonly_fields = ["full_address", "created", "modified"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "exclusive_fleet"] if obj is not None else fields
+
+    def service_save(self, request, obj, form, change):
+        if not change:
+            values = form_values(form, changed_only=False, exclude=["exclusive_fleet", "full_address"])
+            place, created = self.call_service(
+                place_create, values=values, exclusive_fleet=form.cleaned_data.get("exclusive_fleet")
+            )
+            if not created:
+                raise Refused({"__all__": [f"This address is already the place '{place}'."]})
+            return place
+        current = Place.objects.get(pk=obj.pk)
+        values = form_values(form, changed_only=True, exclude=["exclusive_fleet", "full_address"])
+        try:
+            return self.call_service(place_update, place=current, values=values)
+        except PlaceDuplicate as duplicate:
+            message = f"Another place of this fleet already has this address: '{duplicate.existing}'."
+            raise Refused({"__all__": [message]}) from None
+
+    def service_delete(self, request, obj):
+        place_delete(place=obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(screen_count=Count("screens"))

@@ -1,14 +1,14 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin
+from apps.accounts.admin_scoping import FleetScopedAdminMixin, Refused, ServiceAdminMixin, form_values
 
 from .models import Screen, ScreenGroup, ScreenType
-from .services import ScreenLimitReached, screen_update
+from .services import screen_create, screen_update
 
 
 @admin.register(Screen)
-class ScreenAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class ScreenAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "fleet", "city", "screen_type", "active", "online", "online_modified_date", "last_seen_at"]
     list_filter = [
         "active",
@@ -47,6 +47,24 @@ class ScreenAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
         ("History", {"fields": ["created", "modified"]}),
     ]
 
+    refusal_fields = {"max_screens_reached": "active"}
+
+    def service_save(self, request, obj, form, change):
+        groups = form.cleaned_data.get("groups")
+        if not change:
+            values = form_values(form, changed_only=False, exclude=["fleet"])
+            return self.call_service(
+                screen_create, fleet=form.cleaned_data["fleet"], values=values, groups=list(groups or [])
+            )
+        current = Screen.objects.select_related("fleet").get(pk=obj.pk)
+        values = form_values(form, changed_only=True, exclude=["fleet"])
+        groups = list(groups) if "groups" in form.changed_data else None
+        return self.call_service(screen_update, screen=current, values=values, groups=groups)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "fleet"] if obj is not None else fields
+
     @admin.display(ordering="place__city")
     def city(self, screen):
         return screen.place.city if screen.place else ""
@@ -62,11 +80,13 @@ class ScreenAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
     def _set_active(self, request, queryset, active):
         changed = 0
         for screen in queryset.select_related("fleet").filter(active=not active):
+            if not self.has_change_permission(request, screen):
+                continue
             try:
-                screen_update(screen=screen, values={"active": active})
+                self.call_service(screen_update, screen=screen, values={"active": active})
                 changed += 1
-            except ScreenLimitReached as error:
-                self.message_user(request, str(error), messages.ERROR)
+            except Refused as refused:
+                self.message_user(request, refused.text, messages.ERROR)
                 break
         self.message_user(request, f"{changed} screen(s) {'activated' if active else 'deactivated'}.")
 

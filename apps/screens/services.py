@@ -42,6 +42,13 @@ def allocated_times_clean(*, fleet: Fleet, value) -> dict[str, int]:
     return cleaned
 
 
+def _allocated_times(fleet: Fleet, value) -> dict[str, int]:
+    try:
+        return allocated_times_clean(fleet=fleet, value=value)
+    except ValidationError as error:
+        raise ValidationError({"allocated_times": error.error_list}) from None
+
+
 def _check_plan_limit(fleet: Fleet, exclude: Screen | None = None) -> None:
     """Refuse one more active screen past the fleet's plan. Locks the fleet row so that two concurrent
     creations cannot both take the last place."""
@@ -75,6 +82,8 @@ def _save(screen: Screen) -> None:
 def screen_create(*, fleet: Fleet, values: dict, groups: list[ScreenGroup] | None = None) -> Screen:
     """Create a screen in `fleet`, within its plan's number of active screens."""
     screen = Screen(fleet=fleet, **values)
+    if "allocated_times" in values:
+        screen.allocated_times = _allocated_times(fleet, values["allocated_times"])
     if screen.active:
         _check_plan_limit(fleet)
     screen.full_clean(exclude=["slug"])
@@ -92,6 +101,8 @@ def screen_update(*, screen: Screen, values: dict, groups: list[ScreenGroup] | N
     was_active = screen.active
     for field, value in values.items():
         setattr(screen, field, value)
+    if "allocated_times" in values:
+        screen.allocated_times = _allocated_times(screen.fleet, values["allocated_times"])
     if screen.active and "deactivation_reason" not in values:
         screen.deactivation_reason = None
     if screen.active and not was_active:

@@ -1,6 +1,6 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from apps.accounts import scoping
+from apps.accounts import permissions, scoping
 
 from .authentication import oauth2_token
 
@@ -19,7 +19,8 @@ class OAuth2ScopePermission(BasePermission):
 
 
 class FleetRolePermission(BasePermission):
-    """Writes need one of the view's `write_roles` in the object's fleet; reads only membership.
+    """Writes need a role that the permission table allows for the view's action in the object's fleet;
+    reads only membership (the table gives `view` to every role).
 
     Objects outside the user's fleets never get here: the scoped queryset already answered 404.
     """
@@ -30,4 +31,4 @@ class FleetRolePermission(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         role = scoping.role_in(request.user, scoping.fleet_of(obj))
-        return role in view.get_write_roles()
+        return permissions.allows(role, view.resource, view.permission_action)

@@ -3,7 +3,7 @@ from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 
-from apps.accounts import scoping
+from apps.accounts import permissions, scoping
 
 from .flex import plan_queryset
 from .permissions import FleetRolePermission, OAuth2ScopePermission
@@ -14,28 +14,31 @@ class FleetScopedMixin:
 
     The queryset is cut to the principal's fleets before anything else (another fleet's object is a
     404), and on reads it is trimmed to the fields the request selected (`fields=`, `omit=`, `expand=`).
-    Writes need one of `write_roles` in the object's fleet.
+    What the principal's role in the object's fleet allows is read from the permission table
+    (apps/accounts/permissions.py) for the viewset's model and action.
     """
 
     permission_classes = [IsAuthenticated, OAuth2ScopePermission, FleetRolePermission]
-    write_roles = scoping.WRITE_ROLES
 
-    # Roles needed to change an object, and to create or delete one (fleet admins by default).
-    create_roles = scoping.ADMIN_ROLES
-    delete_roles = scoping.ADMIN_ROLES
+    @property
+    def resource(self) -> str:
+        return permissions.resource_of(self.queryset.model)
 
-    def get_write_roles(self):
-        return self.delete_roles if self.action == "destroy" else self.write_roles
+    @property
+    def permission_action(self) -> str:
+        """The table's action for this request: the viewset action, with the CRUD ones as model actions."""
+        return permissions.VIEWSET_ACTIONS.get(self.action, self.action)
 
-    def require_role(self, fleet, roles) -> None:
-        """403 unless the user holds one of `roles` in `fleet` (already known to be one of theirs)."""
-        if scoping.role_in(self.request.user, fleet.pk) not in roles:
+    def require_role(self, fleet, action: str | None = None) -> None:
+        """403 unless the user's role in `fleet` (already known to be one of theirs) allows `action`."""
+        role = scoping.role_in(self.request.user, fleet.pk)
+        if not permissions.allows(role, self.resource, action or self.permission_action):
             raise PermissionDenied("Your role in this fleet does not allow this action.")
 
     def perform_create(self, serializer):
         fleet = serializer.validated_data.get("fleet")
         if fleet is not None:
-            self.require_role(fleet, self.create_roles)
+            self.require_role(fleet, permissions.ADD)
         serializer.save()
 
     def get_queryset(self):

@@ -65,7 +65,7 @@ def test_admin_changelists_render_for_scoped_staff(client, make_member, fleet, o
     response = client.get("/admin/accounts/fleet/")
     assert response.status_code == 200
     assert b"Paris Metro" in response.content and b"Lyon Malls" not in response.content
-    assert client.get(f"/admin/accounts/fleet/{other_fleet.pk}/change/").status_code == 302  # not found -> index
+    assert client.get(f"/admin/accounts/fleet/{other_fleet.pk}/change/").status_code == 404  # not theirs: absent
     assert client.get("/admin/accounts/membership/").status_code == 200
 
 

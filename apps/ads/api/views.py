@@ -18,7 +18,6 @@ class AdViewSet(ModelViewSet):
     serializer_class = AdSerializer
     filterset_class = AdFilter
     ordering_fields = ["name", "campaign_startdate", "campaign_enddate", "priority", "created"]
-    create_roles = delete_roles = ModelViewSet.write_roles
 
     @extend_schema(request=GiveSerializer, responses={200: AdSerializer})
     @action(detail=True, methods=["post"])
@@ -38,14 +37,13 @@ class BroadcastViewSet(ModelViewSet):
     serializer_class = BroadcastSerializer
     filterset_class = BroadcastFilter
     ordering_fields = ["order", "created"]
-    create_roles = delete_roles = ModelViewSet.write_roles
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         ad = values.pop("ad")
-        self.require_role(ad.fleet, self.create_roles)
+        self.require_role(ad.fleet)
         broadcast = services.broadcast_save(ad=ad, values=values)
         return Response(self.get_serializer(broadcast).data, status=status.HTTP_201_CREATED)
 

@@ -4,8 +4,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
-from apps.accounts import scoping
-from apps.accounts.models import Role
 from signage.api.viewsets import FleetScopedMixin
 
 from .. import services
@@ -13,8 +11,6 @@ from ..filters import DeviceFilter
 from ..models import Device
 from ..pairing import PairingThrottled, pair_with_code
 from .serializers import CommandSerializer, DeviceSerializer, LockSerializer, NewCommandSerializer, PairSerializer
-
-DEVICE_ROLES = frozenset({Role.ADMIN, Role.EDITOR, Role.TECHNICIAN})
 
 
 class DeviceViewSet(
@@ -33,7 +29,6 @@ class DeviceViewSet(
     search_fields = ["uuid", "name", "barcode", "sticker"]
     ordering_fields = ["name", "last_seen_at", "created"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    write_roles = DEVICE_ROLES
 
     def perform_update(self, serializer):
         services.device_update(device=serializer.instance, values=dict(serializer.validated_data))
@@ -45,7 +40,7 @@ class DeviceViewSet(
         incoming = PairSerializer(data=request.data, context=self.get_serializer_context())
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
-        self.require_role(data["screen"].fleet, DEVICE_ROLES)
+        self.require_role(data["screen"].fleet)
         try:
             device = pair_with_code(request, **data)
         except PairingThrottled:
@@ -89,6 +84,3 @@ class DeviceViewSet(
     def unlock(self, request, pk=None):
         device = services.device_lock(device=self.get_object(), pin=None, author=request.user)
         return Response(self.get_serializer(device).data)
-
-    def get_write_roles(self):
-        return scoping.ADMIN_ROLES if self.action == "destroy" else DEVICE_ROLES

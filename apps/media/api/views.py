@@ -5,7 +5,6 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.accounts import scoping
 from signage.api.parsers import FormParser, JSONParser, MultiPartParser
 from signage.api.viewsets import ModelViewSet
 
@@ -31,7 +30,6 @@ class MediaViewSet(ModelViewSet):
     ordering_fields = ["name", "created", "size", "type"]
     lookup_value_regex = r"[a-z]+-[0-9]+"
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-    create_roles = delete_roles = scoping.WRITE_ROLES  # the fleet's content people manage media
 
     def get_object(self):
         parsed = parse_public_id(self.kwargs["pk"])
@@ -46,7 +44,7 @@ class MediaViewSet(ModelViewSet):
 
     def _fleet(self, serializer):
         fleet = serializer.validated_data["fleet"]
-        self.require_role(fleet, self.create_roles)
+        self.require_role(fleet)
         return fleet
 
     @extend_schema(request=MediaCreateSerializer, responses={201: MediaSerializer})

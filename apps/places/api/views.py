@@ -4,7 +4,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from apps.accounts import scoping
+from apps.accounts import permissions, scoping
 from signage.api.exceptions import DomainError
 from signage.api.viewsets import ModelViewSet
 
@@ -36,10 +36,11 @@ class PlaceViewSet(ModelViewSet):
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         fleet = values.pop("exclusive_fleet", None)
+        roles = permissions.roles_for(self.resource, permissions.ADD)
         if fleet is not None:
-            allowed = scoping.role_in(request.user, fleet.pk) in scoping.WRITE_ROLES
-        else:
-            allowed = scoping.fleets_of(request.user, scoping.WRITE_ROLES).exists()
+            allowed = scoping.role_in(request.user, fleet.pk) in roles
+        else:  # a public place: anyone who may add places to one of their fleets
+            allowed = scoping.fleets_of(request.user, roles).exists()
         if not allowed:
             raise PermissionDenied("Your role does not allow creating places.")
         place, created = place_create(values=values, exclusive_fleet=fleet)

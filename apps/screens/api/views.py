@@ -21,7 +21,6 @@ class ScreenGroupViewSet(ModelViewSet):
     filterset_fields = ["name", "fleet"]
     search_fields = ["name", "description"]
     ordering_fields = ["name", "id"]
-    write_roles = ModelViewSet.create_roles  # groups are the fleet admins' to shape
 
 
 class ScreenTypeViewSet(ModelViewSet):
@@ -30,4 +29,3 @@ class ScreenTypeViewSet(ModelViewSet):
     filterset_fields = ["name", "fleet", "orientation", "width", "height"]
     search_fields = ["name"]
     ordering_fields = ["name", "width", "height", "id"]
-    write_roles = ModelViewSet.create_roles
