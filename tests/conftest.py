@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.models import Fleet, Membership, Role
+from tests.devices.conftest import player  # noqa: F401 - a registered player, for any test that pairs one
 
 # Every test gets cache keys of its own under this run's prefix, and removes only those: a Redis shared
 # with other runs, other projects or production keeps its data (never FLUSHDB).

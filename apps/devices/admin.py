@@ -48,6 +48,7 @@ class DeviceForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = DeviceForm
+    refusal_fields = {"pairing_code": "code"}
     list_display = ["__str__", "uuid", "fleet", "screen", "status", "last_seen_at", "app_version", "storage_free_mb",
                     "temperature", "is_locked"]  # fmt: skip
     list_filter = ["online", "is_locked", ("fleet", admin.RelatedOnlyFieldListFilter), "model", "app_version"]

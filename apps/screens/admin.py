@@ -5,6 +5,7 @@ from apps.accounts.admin_scoping import FleetScopedAdminMixin, Refused, ServiceA
 
 from .models import Screen, ScreenGroup, ScreenType
 from .services import screen_create, screen_update
+from .widgets import AllocatedTimesField, WeekHoursField
 
 
 @admin.register(Screen)
@@ -48,6 +49,19 @@ class ScreenAdmin(ServiceAdminMixin, admin.ModelAdmin):
     ]
 
     refusal_fields = {"max_screens_reached": "active"}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in ("opening_hours", "download_hours"):
+            return WeekHoursField(required=False, label=db_field.verbose_name.capitalize())
+        if db_field.name == "allocated_times":
+            return AllocatedTimesField(required=False, label="Allocated times", help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "allocated_times" in form.base_fields:
+            form.base_fields["allocated_times"].widget.kinds = list(obj.fleet.advertiser_types.all())
+        return form
 
     def service_save(self, request, obj, form, change):
         groups = form.cleaned_data.get("groups")
