@@ -29,7 +29,8 @@ class CurrentFilter(admin.SimpleListFilter):
 class BroadcastForm(forms.ModelForm):
     """A broadcast with its screens (written by the campaign services with the rest of the campaign)."""
 
-    screens = forms.ModelMultipleChoiceField(queryset=Screen.objects.none(), required=False)
+    # Not named `screens`: the admin refuses a many-to-many field with its own through model in `fields`.
+    screen_list = forms.ModelMultipleChoiceField(queryset=Screen.objects.none(), required=False, label="Screens")
     screen_choices = Screen.objects.none()
 
     class Meta:
@@ -38,16 +39,16 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["screens"].queryset = self.screen_choices
-        if self.instance.pk and "screens" not in self.initial:
-            self.initial["screens"] = [link.screen_id for link in self.instance.broadcast_screens.all()]
+        self.fields["screen_list"].queryset = self.screen_choices
+        if self.instance.pk and "screen_list" not in self.initial:
+            self.initial["screen_list"] = [link.screen_id for link in self.instance.broadcast_screens.all()]
 
     def item(self) -> dict:
         """The broadcast as the campaign services read it."""
         data = self.cleaned_data
         item = {
             "media": data.get("media"),
-            "screens": list(data.get("screens") or []),
+            "screens": list(data.get("screen_list") or []),
             "display_periods": data.get("display_periods") or {},
             "screens_loop_indexes": data.get("screens_loop_indexes") or {},
         }
@@ -65,7 +66,7 @@ class BroadcastInline(FleetScopedAdminMixin, admin.TabularInline):
     model = Broadcast
     form = BroadcastForm
     extra = 0
-    fields = ["order", "media", "screens", "display_periods", "screens_loop_indexes"]
+    fields = ["order", "media", "screen_list", "display_periods", "screens_loop_indexes"]
     show_change_link = True
 
     def get_queryset(self, request):
@@ -161,7 +162,7 @@ class BroadcastAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_select_related = ["ad", "media"]
     search_fields = ["=id", "=ad__id", "ad__name"]
     autocomplete_fields = ["ad"]
-    fields = ["ad", "order", "media", "screens", "display_periods", "screens_loop_indexes"]
+    fields = ["ad", "order", "media", "screen_list", "display_periods", "screens_loop_indexes"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["ad"] if obj is not None else []
@@ -171,7 +172,8 @@ class BroadcastAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def service_save(self, request, obj, form, change):
         item = form.item()
-        values = {name: value for name, value in item.items() if not change or name in form.changed_data}
+        changed = {"screens" if name == "screen_list" else name for name in form.changed_data}
+        values = {name: value for name, value in item.items() if not change or name in changed}
         if change:
             current = Broadcast.objects.select_related("ad").get(pk=obj.pk)
             return self.call_service(broadcast_save, ad=current.ad, values=values, broadcast=current)

@@ -118,7 +118,7 @@ def campaign_form(fleet, name="Spring", start=None, end=None, broadcasts=(), **f
     }
     for index, (media, screens) in enumerate(broadcasts):
         data[f"broadcasts-{index}-media"] = media.pk
-        data[f"broadcasts-{index}-screens"] = [screen.pk for screen in screens]
+        data[f"broadcasts-{index}-screen_list"] = [screen.pk for screen in screens]
         data[f"broadcasts-{index}-order"] = str(index)
     return data
 
@@ -160,10 +160,10 @@ def test_sliding_without_share_of_voice(console, api, fleet, make_screen, make_m
     assert not Ad.objects.exists()
 
 
-def test_cloned_campaign_needs_the_same_screens_on_every_broadcast(console, api, fleet, make_screen, make_media):
+def test_playlist_campaign_needs_the_same_screens_on_every_broadcast(console, api, fleet, make_screen, make_media):
     one, two = make_media(fleet, name="one"), make_media(fleet, name="two")
     hall, door = make_screen(fleet, "Hall"), make_screen(fleet, "Door")
-    values = {"broadcasts": [(one, [hall]), (two, [door])], "multimedia_type": "cloned"}
+    values = {"broadcasts": [(one, [hall]), (two, [door])], "multimedia_type": "playlist"}
     refused_api = api.post(f"{API}/ads/", api_campaign(fleet, **values), format="json")
     assert refused_api.status_code == 400
 
@@ -180,7 +180,7 @@ def test_cloned_campaign_needs_the_same_screens_on_every_broadcast(console, api,
     assert [sorted(b.screens.values_list("name", flat=True)) for b in ad.broadcasts.all()] == [["Door", "Hall"]] * 2
 
 
-def test_playlist_campaign_rule_on_the_change_form(console, fleet, make_screen, make_media):
+def test_playlist_rule_on_the_change_form(console, fleet, make_screen, make_media):
     one, two = make_media(fleet, name="one"), make_media(fleet, name="two")
     hall, door = make_screen(fleet, "Hall"), make_screen(fleet, "Door")
     values = {"broadcasts": [(one, [hall]), (two, [hall])], "multimedia_type": "playlist"}
@@ -191,7 +191,7 @@ def test_playlist_campaign_rule_on_the_change_form(console, fleet, make_screen, 
     index = list(ad.broadcasts.all()).index(second)
 
     path = f"/admin/ads/ad/{ad.pk}/change/"
-    response = submit(console, path, "ad_form", {f"broadcasts-{index}-screens": [door.pk]})
+    response = submit(console, path, "ad_form", {f"broadcasts-{index}-screen_list": [door.pk]})
     assert "must have the same screens" in form_errors(response)["__all__"][0]
     assert sorted(ad.broadcasts.values_list("pk", flat=True)) == sorted(kept)
     assert list(second.screens.all()) == [hall]
