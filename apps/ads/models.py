@@ -13,6 +13,7 @@ from django.db import models
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.media.models import Media
 from apps.screens.models import Screen
+from signage.bounds import DAY_VALIDATORS
 
 
 class AdStatus(models.TextChoices):
@@ -38,8 +39,8 @@ class Ad(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="ads")
     name = models.CharField(max_length=255)
-    campaign_startdate = models.DateField()
-    campaign_enddate = models.DateField(null=True, blank=True, help_text="Empty: open-ended")
+    campaign_startdate = models.DateField(validators=DAY_VALIDATORS)
+    campaign_enddate = models.DateField(null=True, blank=True, validators=DAY_VALIDATORS, help_text="Empty: open-ended")
     status = models.CharField(max_length=10, choices=AdStatus.choices, default=AdStatus.ACTIVE)
     campaign_type = models.CharField(max_length=10, choices=CampaignType.choices, default=CampaignType.STANDARD)
     multimedia_type = models.CharField(max_length=10, choices=MultimediaType.choices, default=MultimediaType.CLONED)

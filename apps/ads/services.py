@@ -1,3 +1,4 @@
+import logging
 import zoneinfo
 from datetime import datetime, time
 
@@ -13,7 +14,9 @@ from signage.api.exceptions import DomainError
 from signage.errors import field_error
 
 from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, MultimediaType, QuotaOverflow
-from .quota import Load, Overflow, first_overflows
+from .quota import MAX_SLIDING_PER_SCREEN, Load, Overflow, TooManySliding, first_overflows
+
+logger = logging.getLogger(__name__)
 
 MONTHS = [
     "january",
@@ -319,7 +322,15 @@ def quota_overflows(ad: Ad, *, lock: bool) -> tuple[list[Screen], dict, list[Loa
 
 def check_quota(ad: Ad) -> None:
     """Raise the reference's quota_exceeded (or duration_error) payload if the campaign does not fit."""
-    screens, overflows, loads = quota_overflows(ad, lock=True)
+    try:
+        screens, overflows, loads = quota_overflows(ad, lock=True)
+    except TooManySliding as exc:
+        raise field_error(
+            "sliding",
+            f"At most {MAX_SLIDING_PER_SCREEN} sliding campaigns of one advertiser type can run on a screen at "
+            f"once; this one would make {exc.count} on screen {exc.screen_id}.",
+            "too_many_sliding",
+        ) from exc
     if not overflows:
         return
     own = next((load for load in loads if load.ad_id == str(ad.pk)), None)
@@ -361,7 +372,11 @@ def quota_error_payload(ad: Ad, screens: list[Screen], overflows: dict[object, O
 
 def campaign_audit(ad: Ad) -> dict:
     """Record what a campaign overflows now (replacing what was recorded before); returns the overflows."""
-    overflows = quota_overflows(ad, lock=False)[1]
+    try:
+        overflows = quota_overflows(ad, lock=False)[1]
+    except TooManySliding:  # refused on creation since the limit exists; older data is left as it is
+        logger.warning("Share-of-voice audit skipped campaign %s: too many sliding campaigns", ad.pk)
+        return {}
     with transaction.atomic():
         QuotaOverflow.objects.filter(ad=ad).delete()
         QuotaOverflow.objects.bulk_create(

@@ -16,6 +16,9 @@ class ScreenLimitReached(PermissionDenied):
         )
 
 
+SECONDS_PER_DAY = 86_400  # no loop is longer than a day
+
+
 def allocated_times_clean(*, fleet: Fleet, value) -> dict[str, int]:
     """Reference 000 "Edit the allocated times": keys are advertiser type ids or names (any case), only
     the fleet's types, only with share of voice; values are seconds. Returns `{"<type id>": seconds}`."""
@@ -34,8 +37,11 @@ def allocated_times_clean(*, fleet: Fleet, value) -> dict[str, int]:
             choices = ", ".join(kind.name.capitalize() for kind in offered)
             ids = ", ".join(str(kind.pk) for kind in offered)
             raise ValidationError(f"Invalid author type '{key}'. Valid choices are: {choices} or {ids}", code="invalid")
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-            raise ValidationError(f"The time allocated to '{key}' must be a whole number of seconds.", code="invalid")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= SECONDS_PER_DAY:
+            raise ValidationError(
+                f"The time allocated to '{key}' must be a whole number of seconds, from 0 to {SECONDS_PER_DAY}.",
+                code="invalid",
+            )
         if str(kind.pk) in cleaned:
             raise ValidationError(f"The advertiser type '{key}' is given twice.", code="invalid")
         cleaned[str(kind.pk)] = seconds

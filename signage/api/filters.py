@@ -7,6 +7,7 @@ from django_filters import rest_framework as drf_filters
 from rest_framework import filters
 
 from apps.accounts import scoping
+from signage.bounds import instant_clean
 
 
 class StrictBooleanField(forms.Field):
@@ -24,6 +25,18 @@ class StrictBooleanField(forms.Field):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class InstantField(filter_fields.IsoDateTimeField):
+    """An ISO 8601 datetime with its timezone, in range, turned to UTC before the database sees it."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return None if value is None else instant_clean(value)
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
 
 
 INTEGER_KEYS = (
@@ -63,7 +76,7 @@ class FilterSet(drf_filters.FilterSet):
     FILTER_DEFAULTS = {
         **drf_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
-        models.DateTimeField: {"filter_class": django_filters.IsoDateTimeFilter},
+        models.DateTimeField: {"filter_class": InstantFilter},
         models.ForeignKey: {
             **drf_filters.FilterSet.FILTER_DEFAULTS[models.ForeignKey],
             "filter_class": ModelChoiceFilter,

@@ -7,6 +7,7 @@ from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import serializers
 
 from apps.accounts import scoping
+from signage.bounds import DAY_VALIDATORS, INTEGER_RANGES
 
 
 class ScopedHyperlinkedRelatedField(serializers.HyperlinkedRelatedField):
@@ -28,7 +29,25 @@ class ScopedHyperlinkedRelatedField(serializers.HyperlinkedRelatedField):
         return super().to_internal_value(data)
 
 
-class ModelSerializer(FlexFieldsSerializerMixin, serializers.HyperlinkedModelSerializer):
+class WholeWhenNestedMixin:
+    """A nested object is validated exactly as on creation, even in a partial update (PATCH) of its
+    parent: DRF would skip its required fields (they look to the root's `partial`), and store `{}`
+    where an object with required fields belongs."""
+
+    def to_internal_value(self, data):
+        root = self.root
+        if root is self or not getattr(root, "partial", False):
+            return super().to_internal_value(data)
+        whole = type(self)(*self._args, **{**self._kwargs, "data": data, "partial": False, "context": self.context})
+        whole.is_valid(raise_exception=True)
+        return whole.validated_data
+
+
+class Serializer(WholeWhenNestedMixin, serializers.Serializer):
+    pass
+
+
+class ModelSerializer(WholeWhenNestedMixin, FlexFieldsSerializerMixin, serializers.HyperlinkedModelSerializer):
     serializer_related_field = ScopedHyperlinkedRelatedField
 
     def build_field(self, field_name, info, model_class, nested_depth):
@@ -36,6 +55,21 @@ class ModelSerializer(FlexFieldsSerializerMixin, serializers.HyperlinkedModelSer
         if field_name == "id":
             return serializers.ReadOnlyField, {}
         return super().build_field(field_name, info, model_class, nested_depth)
+
+    def build_standard_field(self, field_name, model_field):
+        """Whole numbers within the column's range on PostgreSQL, days within signage.bounds, whatever
+        the database at hand: a value no column can hold is a 400 (and the schema says the bounds)."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        low_high = INTEGER_RANGES.get(model_field.get_internal_type())
+        if low_high is not None and "choices" not in kwargs:
+            low, high = low_high
+            kwargs["min_value"] = max(kwargs.get("min_value", low), low)
+            kwargs["max_value"] = min(kwargs.get("max_value", high), high)
+        if model_field.get_internal_type() == "DateField" and not any(
+            v in model_field.validators for v in DAY_VALIDATORS
+        ):
+            kwargs["validators"] = [*kwargs.get("validators", []), *DAY_VALIDATORS]
+        return field_class, kwargs
 
 
 class OnlyFleetDefault:

@@ -4,7 +4,8 @@ from rest_framework import serializers
 
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.screens.api.serializers import WeekHoursField
-from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField
+from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField, Serializer
+from signage.bounds import DAY_VALIDATORS, MAX_INT
 
 from ..models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
 from ..services import campaign_create, campaign_update
@@ -39,7 +40,7 @@ class BroadcastSerializer(ModelSerializer):
     screens = ScreenListField()
     screens_loop_indexes = LoopIndexesField(required=False)
     display_periods = WeekHoursField(required=False)
-    order = serializers.IntegerField(required=False, min_value=0)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT)
 
     class Meta:
         model = Broadcast
@@ -63,7 +64,14 @@ class NestedBroadcastSerializer(BroadcastSerializer):
         fields = ["url", "id", "screens", "order", "display_periods", "media", "screens_loop_indexes"]
 
 
-@extend_schema_field({"type": "integer", "nullable": True, "description": "Advertiser type id; on input also its name"})
+@extend_schema_field(
+    {
+        "type": "integer",
+        "maximum": 2**15 - 1,
+        "nullable": True,
+        "description": "Advertiser type id; on input also its name",
+    }
+)
 class AdvertiserTypeField(serializers.Field):
     """An advertiser type by id (1) or name ("lessor", any case); output as its id."""
 
@@ -78,14 +86,18 @@ class AdvertiserTypeField(serializers.Field):
         return kind
 
 
-class AdupdaterSerializer(serializers.Serializer):
-    class Parameters(serializers.Serializer):
+class AdupdaterSerializer(Serializer):
+    class Parameters(Serializer):
         url = serializers.URLField()
-        geometry = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=2)
-        duration = serializers.IntegerField(min_value=1)
+        geometry = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=100_000), min_length=2, max_length=2
+        )
+        duration = serializers.IntegerField(min_value=1, max_value=86_400, help_text="Seconds")
 
     category = serializers.ChoiceField(choices=["screenshot"])
-    refresh_time = serializers.IntegerField(min_value=60, help_text="Seconds between two screenshots")
+    refresh_time = serializers.IntegerField(
+        min_value=60, max_value=MAX_INT, help_text="Seconds between two screenshots"
+    )
     parameters = Parameters()
 
 
@@ -99,7 +111,9 @@ class AdSerializer(FleetOwnedSerializer):
     status = serializers.ChoiceField(choices=AdStatus.choices, required=False)
     campaign_type = serializers.ChoiceField(choices=CampaignType.choices, required=False)
     multimedia_type = serializers.ChoiceField(choices=MultimediaType.choices, required=False)
-    campaign_startdate = serializers.DateField(required=False, help_text="Default: today, in the fleet's timezone")
+    campaign_startdate = serializers.DateField(
+        required=False, validators=DAY_VALIDATORS, help_text="Default: today, in the fleet's timezone"
+    )
 
     class Meta:
         model = Ad

@@ -1,5 +1,5 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import scoping
 from apps.screens.models import Screen
+from signage.api.filters import InstantField
 
 from ..loop import loop_for_screen
 
@@ -33,7 +34,13 @@ class ScreenLoopView(APIView):
     """What a screen plays at an instant (`at`, ISO 8601; default now), in order."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("at", str, description="ISO 8601 datetime, e.g. 2026-01-22T12:00:00Z")],
+        parameters=[
+            OpenApiParameter(
+                "at",
+                str,
+                description="ISO 8601 datetime (UTC without an offset), 1970 to 9998, e.g. 2026-01-22T12:00:00Z",
+            )
+        ],
         responses=inline_serializer(
             name="Loop",
             fields={
@@ -49,9 +56,10 @@ class ScreenLoopView(APIView):
         screen = get_object_or_404(scoping.scope_queryset(Screen.objects.all(), request.user), pk=pk)
         at = timezone.now()
         if "at" in request.query_params:
-            at = parse_datetime(request.query_params["at"]) if request.query_params["at"] else None
-            if at is None or at.tzinfo is None:
-                raise ValidationError({"at": ["Expected an ISO 8601 datetime with a timezone."]})
+            try:
+                at = InstantField(required=True).clean(request.query_params["at"])
+            except DjangoValidationError as exc:
+                raise ValidationError({"at": exc.messages}) from exc
         entries = loop_for_screen(screen, at)
 
         def link(name, **kwargs):

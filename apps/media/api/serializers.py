@@ -4,6 +4,7 @@ from rest_framework.relations import HyperlinkedIdentityField
 
 from apps.accounts.models import Fleet
 from signage.api.serializers import FleetOwnedSerializer, OnlyFleetDefault, ScopedHyperlinkedRelatedField
+from signage.bounds import MAX_INT
 
 from ..models import Media
 
@@ -72,9 +73,13 @@ class MediaCreateSerializer(serializers.Serializer):
     file = serializers.FileField(required=False, allow_empty_file=False)
     url_origin = serializers.CharField(required=False, max_length=2000)
     url = serializers.CharField(required=False, max_length=2000)
-    display_time = serializers.IntegerField(required=False, min_value=1, allow_null=True)
-    refresh_time = serializers.IntegerField(required=False, min_value=1, allow_null=True, help_text="Minutes")
-    validity_time = serializers.IntegerField(required=False, min_value=1, allow_null=True, help_text="Minutes")
+    display_time = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT, allow_null=True)
+    refresh_time = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_INT, allow_null=True, help_text="Minutes"
+    )
+    validity_time = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_INT, allow_null=True, help_text="Minutes"
+    )
     name = serializers.CharField(required=False, max_length=255, allow_blank=True)
     folder = serializers.CharField(required=False, max_length=255, allow_blank=True)
     fleet = ScopedHyperlinkedRelatedField(
@@ -98,7 +103,7 @@ class FolderSerializer(serializers.Serializer):
 
 class FileToExternalStorageSerializer(FolderSerializer):
     file = serializers.FileField(allow_empty_file=False)
-    display_time = serializers.IntegerField(required=False, min_value=1)
+    display_time = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
     name = serializers.CharField(required=False, max_length=255, allow_blank=True)
     fleet = ScopedHyperlinkedRelatedField(
         view_name="fleet-detail", queryset=Fleet.objects.all(), required=False, default=OnlyFleetDefault()
@@ -106,8 +111,14 @@ class FileToExternalStorageSerializer(FolderSerializer):
 
 
 class TransformSerializer(serializers.Serializer):
-    x = serializers.IntegerField(min_value=0, help_text="Left edge of the frame, from the top-left corner")
-    y = serializers.IntegerField(min_value=0, help_text="Top edge of the frame, from the top-left corner")
-    width = serializers.IntegerField(min_value=1)
-    height = serializers.IntegerField(min_value=1)
-    rotation = serializers.FloatField(required=False, default=0, help_text="Degrees, clockwise, after the crop")
+    x = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, help_text="Left edge of the frame, from the top-left corner"
+    )
+    y = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, help_text="Top edge of the frame, from the top-left corner"
+    )
+    width = serializers.IntegerField(min_value=1, max_value=MAX_INT)
+    height = serializers.IntegerField(min_value=1, max_value=MAX_INT)
+    rotation = serializers.FloatField(
+        required=False, default=0, min_value=-360, max_value=360, help_text="Degrees, clockwise, after the crop"
+    )

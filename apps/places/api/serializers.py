@@ -40,7 +40,9 @@ class LocationField(serializers.Field):
         return super().validate_empty_values(data)
 
 
-@extend_schema_field({"type": "integer", "nullable": True, "description": "Fleet id; on input also its URL"})
+@extend_schema_field(
+    {"type": "integer", "maximum": 2**63 - 1, "nullable": True, "description": "Fleet id; on input also its URL"}
+)
 class FleetIdField(ScopedHyperlinkedRelatedField):
     """A fleet answered by its id, the form reference 000 gives `exclusive_fleet` in ("the ID of your
     fleet"); on input its id or its hyperlink, like every relation."""

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from apps.accounts.models import Fleet, validate_timezone
 from apps.places.models import Place
 from signage.api.serializers import FleetOwnedSerializer, ScopedHyperlinkedRelatedField
+from signage.bounds import MAX_BIGINT
 
 from ..hours import clean_week_hours
 from ..models import CUSTOM_SLUG_TAKEN, ROTATIONS, DeactivationReason, Orientation, Screen, ScreenGroup, ScreenType
@@ -51,7 +52,7 @@ class ScreenGroupSerializer(FleetOwnedSerializer):
 class PlayerSerializer(serializers.Serializer):
     """A screen's player (device) as the screen shows it: how to find it on site."""
 
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(max_value=MAX_BIGINT)
     barcode = serializers.CharField()
     sticker = serializers.CharField()
 
