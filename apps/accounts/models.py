@@ -55,6 +55,11 @@ class Fleet(models.Model):
     heartbeat_interval = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(10)], help_text="Seconds between two device heartbeats."
     )
+    telemetry_history_interval = models.PositiveIntegerField(
+        default=3600,
+        validators=[MinValueValidator(60)],
+        help_text="Seconds after which an unchanged telemetry value is written to the history again.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 

@@ -128,3 +128,40 @@ class DeviceCommand(models.Model):
     @property
     def pending(self) -> bool:
         return self.succeeded_at is None and self.failed_at is None
+
+
+class TelemetryType(models.TextChoices):
+    """The kinds of telemetry kept as history (reference 004 "Telemetry" types, for reference 002's fields)."""
+
+    STORAGE = "STORAGE", "Storage"
+    TEMPERATURE = "TEMPERATURE", "Temperature"
+    WIFI_STRENGTH = "WIFI_STRENGTH", "Wi-Fi signal"
+    VOLUME = "VOLUME", "Volume"
+    BRIGHTNESS = "BRIGHTNESS", "Brightness"
+    APPLICATION_VERSION = "APPLICATION_VERSION", "Application version"
+    OS_VERSION = "OS_VERSION", "OS version"
+    IP_ADDRESS = "IP_ADDRESS", "IP address"
+    UPTIME = "UPTIME", "Uptime"
+
+
+class TelemetrySample(models.Model):
+    """One value of one kind of telemetry for a device, kept only when it changed or when the fleet's
+    `telemetry_history_interval` passed since the last row (see `telemetry.telemetry_record`)."""
+
+    fleet_lookup = "device__fleet"
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="telemetry")
+    type = models.CharField(max_length=24, choices=TelemetryType.choices)
+    value = models.JSONField()
+    created_at = models.DateTimeField()
+    is_latest = models.BooleanField(default=True, help_text="The device's newest row of this type")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["device", "type", "created_at"]),
+            models.Index(fields=["device"], condition=models.Q(is_latest=True), name="telemetry_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} of {self.device_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -30,6 +30,7 @@ from .models import (
     token_hash,
 )
 from .playlist import current_state
+from .telemetry import TelemetryReport, telemetry_record
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
 INFO = ("model", "os_version", "app_version", "license_key")
@@ -313,6 +314,12 @@ def devices_record_seen(*, seen: dict, telemetry: dict) -> list:
             if dark:
                 screens_set_online(screen_ids=dark, online=True, at=max(seen[pk] for pk in seen if pk in batch))
             came_online += back
+    # The telemetry history: a few rows, only for values that changed (see telemetry.telemetry_record).
+    telemetry_record(
+        reports=[
+            TelemetryReport(device_id=pk, at=seen[pk], values=values) for pk, values in telemetry.items() if pk in seen
+        ]
+    )
     return came_online
 
 

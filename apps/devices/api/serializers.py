@@ -3,7 +3,7 @@ from rest_framework import serializers
 from apps.screens.models import Screen
 from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedField
 
-from ..models import TELEMETRY_FIELDS, CommandType, Device, DeviceCommand
+from ..models import TELEMETRY_FIELDS, CommandType, Device, DeviceCommand, TelemetrySample
 
 
 class DeviceSerializer(ModelSerializer):
@@ -67,3 +67,31 @@ class NewCommandSerializer(serializers.Serializer):
 
 class LockSerializer(serializers.Serializer):
     pin = serializers.RegexField(r"^\d{4,8}$", help_text="4 to 8 digits")
+
+
+class TelemetrySampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TelemetrySample
+        fields = ["type", "value", "created_at"]
+
+
+class LatestTelemetrySerializer(serializers.Serializer):
+    device = serializers.IntegerField()
+    telemetries = serializers.DictField(child=TelemetrySampleSerializer(), help_text="The newest sample per type")
+
+
+class TelemetryRangeSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": "Must be after since."})
+        return attrs
+
+
+class CommandCountsSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    failed_commands = serializers.IntegerField()
+    screenshots = serializers.IntegerField()

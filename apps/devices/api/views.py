@@ -1,4 +1,8 @@
-from drf_spectacular.utils import extend_schema
+from datetime import timedelta
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
@@ -8,9 +12,25 @@ from signage.api.viewsets import FleetScopedMixin
 
 from .. import services
 from ..filters import DeviceFilter
-from ..models import Device
+from ..models import Device, TelemetrySample, TelemetryType
 from ..pairing import PairingThrottled, pair_with_code
-from .serializers import CommandSerializer, DeviceSerializer, LockSerializer, NewCommandSerializer, PairSerializer
+from ..telemetry import command_counts, telemetry_latest
+from .serializers import (
+    CommandCountsSerializer,
+    CommandSerializer,
+    DeviceSerializer,
+    LatestTelemetrySerializer,
+    LockSerializer,
+    NewCommandSerializer,
+    PairSerializer,
+    TelemetryRangeSerializer,
+    TelemetrySampleSerializer,
+)
+
+RANGE_PARAMETERS = [
+    OpenApiParameter("since", str, description="ISO 8601 instant, inclusive"),
+    OpenApiParameter("until", str, description="ISO 8601 instant, exclusive"),
+]
 
 
 class DeviceViewSet(
@@ -84,3 +104,44 @@ class DeviceViewSet(
     def unlock(self, request, pk=None):
         device = services.device_lock(device=self.get_object(), pin=None, author=request.user)
         return Response(self.get_serializer(device).data)
+
+    @extend_schema(responses={200: LatestTelemetrySerializer})
+    @action(detail=True, methods=["get"])
+    def telemetry(self, request, pk=None):
+        """The newest telemetry of each type (reference 004 "Get Device Latest Telemetries")."""
+        device = self.get_object()
+        latest = {sample.type: TelemetrySampleSerializer(sample).data for sample in telemetry_latest(device)}
+        return Response({"device": device.pk, "telemetries": latest})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("type", str, OpenApiParameter.PATH, enum=TelemetryType.values), *RANGE_PARAMETERS],
+        responses={200: TelemetrySampleSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path=r"telemetry/(?P<type>[A-Za-z_]{1,32})", url_name="telemetry-history")
+    def telemetry_history(self, request, pk=None, type=None):
+        """The history of one telemetry type, newest first, optionally between `since` and `until`."""
+        device = self.get_object()
+        kind = type.upper()
+        if kind not in TelemetryType.values:
+            raise Http404
+        bounds = TelemetryRangeSerializer(data=request.query_params)
+        bounds.is_valid(raise_exception=True)
+        samples = TelemetrySample.objects.filter(device=device, type=kind).order_by("-created_at", "-id")
+        if "since" in bounds.validated_data:
+            samples = samples.filter(created_at__gte=bounds.validated_data["since"])
+        if "until" in bounds.validated_data:
+            samples = samples.filter(created_at__lt=bounds.validated_data["until"])
+        page = self.paginate_queryset(samples)
+        return self.get_paginated_response(TelemetrySampleSerializer(page, many=True).data)
+
+    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: CommandCountsSerializer})
+    @action(detail=True, methods=["get"])
+    def command_counts(self, request, pk=None):
+        """Failed commands and screenshots taken between `since` (default: a day ago) and `until` (now)."""
+        device = self.get_object()
+        bounds = TelemetryRangeSerializer(data=request.query_params)
+        bounds.is_valid(raise_exception=True)
+        until = bounds.validated_data.get("until") or timezone.now()
+        since = bounds.validated_data.get("since") or until - timedelta(days=1)
+        counts = command_counts([device.pk], since=since, until=until)[device.pk]
+        return Response({"since": since, "until": until, **counts})
