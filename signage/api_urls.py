@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import FleetViewSet, MeView
 from apps.ads.api.views import AdViewSet, BroadcastViewSet
+from apps.alerts.api.views import AlertRuleViewSet, AlertViewSet
 from apps.broadcasts.api.views import ScreenLoopView
 from apps.devices.api.views import DeviceViewSet
 from apps.devices.remote import AdRemoteCallUrlsView, ScreenRemoteUrlView
@@ -29,6 +30,8 @@ router.register("medias", MediaViewSet, basename="media")
 router.register("ads", AdViewSet, basename="ad")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 router.register("devices", DeviceViewSet, basename="device")
+router.register("alert_rules", AlertRuleViewSet, basename="alertrule")
+router.register("alerts", AlertViewSet, basename="alert")
 
 UUID = r"[0-9a-fA-F-]{32,36}"
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.ads",
     "apps.broadcasts",
     "apps.devices",
+    "apps.alerts",
     "apps.stats",
     "apps.player",
 ]
@@ -310,4 +311,20 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": SIGNAGE_PLAYLIST_REBUILD_SECONDS,
     },
     "stats-partitions": {"task": "apps.stats.tasks.maintain_stats_storage", "schedule": 6 * 3600.0},
+    "alerts-evaluate": {"task": "apps.alerts.tasks.evaluate_alert_rules", "schedule": 60.0},
 }
+
+# --- E-mail (alert notifications) ----------------------------------------------------------------------
+# SMTP when EMAIL_HOST is set; otherwise messages are written to the log (console backend).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "signage@localhost")

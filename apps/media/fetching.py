@@ -87,7 +87,9 @@ def _resolve(host: str, port: int) -> str:
     return addresses[0]
 
 
-def _pinned_request(client: httpx.Client, url: str, headers: dict) -> httpx.Request:
+def _pinned_request(
+    client: httpx.Client, url: str, headers: dict, method: str = "GET", body: bytes | None = None
+) -> httpx.Request:
     try:
         parts = urlsplit(url)
         scheme, hostname, explicit_port = parts.scheme.lower(), parts.hostname, parts.port
@@ -110,8 +112,9 @@ def _pinned_request(client: httpx.Client, url: str, headers: dict) -> httpx.Requ
         pinned = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
         host_header = (f"[{host}]" if ":" in host else host) + (f":{explicit_port}" if explicit_port else "")
         return client.build_request(
-            "GET",
+            method,
             pinned,
+            content=body,
             headers={**headers, "Host": host_header},
             extensions={"sni_hostname": host} if scheme == "https" else {},
         )
@@ -171,3 +174,26 @@ def fetch(url: str, headers: dict | None = None) -> Fetched:
             finally:
                 response.close()
     raise FetchError(f"The URL redirects more than {MAX_REDIRECTS} times.")
+
+
+def post_json(url: str, payload: dict, headers: dict | None = None) -> int:
+    """POST `payload` as JSON to `url` (webhooks), under the same address rules as `fetch`. Redirects are not
+    followed (a POST is not replayed elsewhere); anything but a 2xx is a FetchError. Returns the status."""
+    import json
+
+    body = json.dumps(payload, default=str).encode()
+    with httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False, trust_env=False) as client:
+        request = _pinned_request(
+            client,
+            url,
+            {"User-Agent": "Signage webhook", "Content-Type": "application/json", **(headers or {})},
+            method="POST",
+            body=body,
+        )
+        try:
+            response = client.send(request)
+        except httpx.HTTPError as error:
+            raise FetchError(f"The URL cannot be reached ({type(error).__name__}).") from error
+        if not 200 <= response.status_code < 300:
+            raise FetchError(f"The URL answered {response.status_code}.")
+        return response.status_code

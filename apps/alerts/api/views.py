@@ -1,0 +1,160 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from apps.accounts import scoping
+from apps.accounts.models import Role
+from apps.devices.models import Device
+from signage.api.viewsets import FleetScopedMixin, ModelViewSet
+
+from .. import services
+from ..filters import AlertFilter, AlertRuleFilter
+from ..models import Alert, AlertRule
+from .serializers import AlertRuleSerializer, AlertSerializer, AssignSerializer, SnoozeSerializer
+
+ALERT_ROLES = frozenset({Role.ADMIN, Role.EDITOR, Role.TECHNICIAN})
+
+
+class AlertRuleViewSet(ModelViewSet):
+    """Alert rules (reference 004 "Alert/Rule"): what to watch, when it is an alert, whom to tell. Fleet
+    admins write them; a rule that could not be evaluated is a 400 naming the field, never stored."""
+
+    queryset = AlertRule.objects.all()
+    serializer_class = AlertRuleSerializer
+    filterset_class = AlertRuleFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "last_evaluated_at"]
+    write_roles = scoping.ADMIN_ROLES
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        fleet = data.pop("fleet")
+        self.require_role(fleet, self.create_roles)
+        serializer.instance = services.alert_rule_create(fleet=fleet, values=data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("fleet", None)
+        serializer.instance = services.alert_rule_update(rule=serializer.instance, values=data)
+
+    def _toggle(self, change):
+        rule = change(self.get_object())
+        return Response(self.get_serializer(rule).data)
+
+    @extend_schema(request=None, responses={200: AlertRuleSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        return self._toggle(lambda rule: services.alert_rule_set_archived(rule=rule, archived=True))
+
+    @extend_schema(request=None, responses={200: AlertRuleSerializer})
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        return self._toggle(lambda rule: services.alert_rule_set_archived(rule=rule, archived=False))
+
+    @extend_schema(request=None, responses={200: AlertRuleSerializer})
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._toggle(lambda rule: services.alert_rule_set_paused(rule=rule, paused=True))
+
+    @extend_schema(request=None, responses={200: AlertRuleSerializer})
+    @action(detail=True, methods=["post"])
+    def unpause(self, request, pk=None):
+        return self._toggle(lambda rule: services.alert_rule_set_paused(rule=rule, paused=False))
+
+
+class AlertViewSet(
+    FleetScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Alerts (reference 004 "Alert"), opened and resolved by rule evaluation; people archive them, snooze
+    them (whole, or one device), assign devices by hand and edit the description."""
+
+    queryset = Alert.objects.all()
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "latest_change_at", "resolved_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    write_roles = ALERT_ROLES
+
+    def perform_update(self, serializer):
+        serializer.instance = services.alert_update_description(
+            alert=serializer.instance, description=serializer.validated_data.get("description", "")
+        )
+
+    def _answer(self, alert):
+        return Response(self.get_serializer(self.get_queryset().get(pk=alert.pk)).data)
+
+    def _device(self, device_id) -> Device:
+        alert = self.get_object()
+        device = alert.devices.filter(pk=device_id if str(device_id).isdigit() else None).first()
+        if device is None:
+            from django.http import Http404
+
+            raise Http404
+        return device
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        return self._answer(services.alert_set_archived(alert=self.get_object(), archived=True))
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        return self._answer(services.alert_set_archived(alert=self.get_object(), archived=False))
+
+    @extend_schema(request=SnoozeSerializer, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        alert = self.get_object()
+        incoming = SnoozeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        return self._answer(services.alert_snooze(alert=alert, until=incoming.validated_data["snooze_until"]))
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def unsnooze(self, request, pk=None):
+        return self._answer(services.alert_snooze(alert=self.get_object(), until=None))
+
+    @extend_schema(request=SnoozeSerializer, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"], url_path=r"devices/(?P<device_id>[0-9]{1,18})/snooze")
+    def snooze_device(self, request, pk=None, device_id=None):
+        device = self._device(device_id)
+        incoming = SnoozeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        alert = self.get_object()
+        return self._answer(
+            services.alert_snooze(alert=alert, until=incoming.validated_data["snooze_until"], device=device)
+        )
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"], url_path=r"devices/(?P<device_id>[0-9]{1,18})/unsnooze")
+    def unsnooze_device(self, request, pk=None, device_id=None):
+        device = self._device(device_id)
+        return self._answer(services.alert_snooze(alert=self.get_object(), until=None, device=device))
+
+    def _assignment(self, request, assign: bool):
+        alert = self.get_object()
+        incoming = AssignSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        devices = incoming.validated_data["devices"]
+        if any(device.fleet_id != alert.fleet_id for device in devices):
+            raise ValidationError({"devices": ["Every device must belong to the alert's fleet."]})
+        return self._answer(services.alert_assign(alert=alert, devices=devices, assign=assign))
+
+    @extend_schema(request=AssignSerializer, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Put devices on the alert by hand (evaluation leaves them there)."""
+        return self._assignment(request, True)
+
+    @extend_schema(request=AssignSerializer, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def unassign(self, request, pk=None):
+        return self._assignment(request, False)
