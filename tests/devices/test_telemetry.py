@@ -60,12 +60,12 @@ def test_uptime_is_history_only_at_a_reboot(paired):
 
 
 def test_history_survives_a_cold_cache(paired):
-    from django.core.cache import cache
+    from tests.conftest import cache_clear_own
 
     client = paired()
     device_id = client.registration["device_id"]
     client.post("/api/device/heartbeat", BEAT, format="json")
-    cache.clear()
+    cache_clear_own()
     client.post("/api/device/heartbeat", BEAT, format="json")  # read back from the database: still unchanged
     assert _rows(device_id, "VOLUME").count() == 1
 
