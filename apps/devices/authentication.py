@@ -13,7 +13,6 @@ PROTOCOL_FIELDS = [
     "has_pending_commands", "playlist_etag", "content_ids", "license_key", "token_hash", "online",
     "screen__id", "screen__name", "screen__fleet", "screen__online", "screen__active", "screen__timezone",
     "screen__opening_hours", "fleet__id", "fleet__heartbeat_interval",
-    "fleet__telemetry_history_interval",
 ]  # fmt: skip
 
 
