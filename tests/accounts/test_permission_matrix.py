@@ -2,6 +2,7 @@
 an object of the member's fleet and one of another fleet. A route added without a rule in
 apps/accounts/permissions.py fails `test_every_route_has_a_rule`."""
 
+import re
 import secrets
 
 import pytest
@@ -83,6 +84,16 @@ def build(prefix, fleet, make_screen, make_media, make_place):
             uuid=f"matrix-{fleet.pk}", token_hash=token_hash(secrets.token_hex(8)), fleet=fleet, screen=screen
         )
         return device, f"{API}/devices/{device.pk}/"
+    if prefix in ("alert_rules", "alerts"):
+        from apps.alerts.models import Alert, AlertDevice, AlertRule
+
+        rule = AlertRule.objects.filter(fleet=fleet).first()  # a built-in rule
+        if prefix == "alert_rules":
+            return rule, f"{API}/alert_rules/{rule.pk}/"
+        device = build("devices", fleet, make_screen, make_media, make_place)[0]
+        alert = Alert.objects.create(fleet=fleet, rule=rule, name="Matrix", latest_change_at=timezone.now())
+        AlertDevice.objects.create(alert=alert, device=device)
+        return alert, f"{API}/alerts/{alert.pk}/"
     raise AssertionError(f"no object for {prefix}: add one here")
 
 
@@ -110,6 +121,8 @@ def creation(prefix, action, fleet, make_screen, make_media, player):
         screen = make_screen(fleet, "For a broadcast")
         return {"ad": f"{API}/ads/{ad.pk}/", "media": f"{API}/medias/{media.public_id}/",
                 "screens": [f"{API}/screens/{screen.pk}/"]}  # fmt: skip
+    if prefix == "alert_rules":
+        return {"name": "New", "fleet": fleet.pk, "conditions": {"VOLUME": ["<", 5]}}
     if prefix == "devices" and action == "pair":
         code = player(f"pair-{secrets.token_hex(3)}").registration["pairing_code"]
         return {"pairing_code": code, "screen": f"{API}/screens/{make_screen(fleet, 'To pair').pk}/"}
@@ -122,9 +135,16 @@ def send(client, method, url, body=None):
     return getattr(client, method)(url, body or {}, format="json")
 
 
-def action_url(base, action, detail):
-    extra = "" if action in permissions.VIEWSET_ACTIONS else f"{action}/"
-    return f"{base}{extra}"
+# Values for the named groups of actions routed under a pattern (devices/{id}/telemetry/{type}/).
+PATH_SAMPLES = {"type": "VOLUME"}
+
+
+def action_url(base, action, detail, viewset=None):
+    if action in permissions.VIEWSET_ACTIONS:
+        return base
+    path = getattr(getattr(viewset, action, None), "url_path", action)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: PATH_SAMPLES[match[1]], path)
+    return f"{base}{path}/"
 
 
 @pytest.mark.django_db
@@ -144,10 +164,10 @@ def test_role_matrix(route, role, fleet, other_fleet, make_member, client_for, m
     if detail:
         _, url = build(prefix, fleet, make_screen, make_media, make_place)
         _, foreign = build(prefix, other_fleet, make_screen, make_media, make_place)
-        response = send(client, method, action_url(url, action, detail))
-        assert send(client, method, action_url(foreign, action, detail)).status_code == 404
+        response = send(client, method, action_url(url, action, detail, viewset))
+        assert send(client, method, action_url(foreign, action, detail, viewset)).status_code == 404
     else:
-        url = action_url(f"{API}/{prefix}/", action, detail)
+        url = action_url(f"{API}/{prefix}/", action, detail, viewset)
         body = creation(prefix, action, fleet, make_screen, make_media, player) if method == "post" else None
         response = send(client, method, url, body)
     if allowed:

@@ -188,9 +188,10 @@ def test_alert_actions(api, open_alert):
     assert api.post(f"{url}snooze/", {"snooze_until": until}, format="json").json()["snoozed_until"]
     assert api.post(f"{url}unsnooze/").json()["snoozed_until"] is None
     device = open_alert.test_devices[0]
-    body = api.post(f"{url}devices/{device.pk}/snooze/", {"snooze_until": until}, format="json").json()
+    body = api.post(f"{url}snooze/", {"snooze_until": until, "device": device.pk}, format="json").json()
     assert [item["snoozed_until"] is not None for item in body["devices"] if item["id"] == device.pk] == [True]
-    body = api.post(f"{url}devices/{device.pk}/unsnooze/").json()
+    assert body["snoozed_until"] is None  # only the device
+    body = api.post(f"{url}unsnooze/", {"device": f"{HOST}/devices/{device.pk}/"}, format="json").json()
     assert all(item["snoozed_until"] is None for item in body["devices"])
     assert api.patch(url, {"description": "Looking into it"}, format="json").json()["description"] == "Looking into it"
 
@@ -202,7 +203,9 @@ def test_snooze_in_the_past_or_of_a_foreign_device_is_refused(api, open_alert, o
     assert response.status_code == 400 and "snooze_until" in response.json()
     assert api.post(f"{url}snooze/", {"snooze_until": "tomorrow"}, format="json").status_code == 400
     theirs = make_device(make_screen(other_fleet, "Theirs"))
-    assert api.post(f"{url}devices/{theirs.pk}/snooze/", {"snooze_until": past}, format="json").status_code == 404
+    future = (timezone.now() + timedelta(hours=1)).isoformat()
+    response = api.post(f"{url}snooze/", {"snooze_until": future, "device": theirs.pk}, format="json")
+    assert response.status_code == 400 and "device" in response.json()
     assert Alert.objects.get(pk=open_alert.pk).snoozed_until is None
 
 

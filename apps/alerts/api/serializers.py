@@ -81,7 +81,21 @@ class AlertSerializer(ModelSerializer):
         return alert.resolved_at is not None
 
 
-class SnoozeSerializer(serializers.Serializer):
+class AlertDeviceField(ScopedHyperlinkedRelatedField):
+    """A device of the alert in the context (by URL or id); any other device is unknown here."""
+
+    def get_queryset(self):
+        alert = self.context.get("alert")
+        return super().get_queryset().filter(alert_devices__alert=alert) if alert else Device.objects.none()
+
+
+class UnsnoozeSerializer(serializers.Serializer):
+    device = AlertDeviceField(
+        view_name="device-detail", queryset=Device.objects.all(), required=False, help_text="Only this device"
+    )
+
+
+class SnoozeSerializer(UnsnoozeSerializer):
     snooze_until = serializers.DateTimeField(help_text="Until when (ISO 8601); in the future")
 
 

@@ -4,17 +4,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from apps.accounts import scoping
-from apps.accounts.models import Role
-from apps.devices.models import Device
+from apps.accounts import permissions
 from signage.api.viewsets import FleetScopedMixin, ModelViewSet
 
 from .. import services
 from ..filters import AlertFilter, AlertRuleFilter
 from ..models import Alert, AlertRule
-from .serializers import AlertRuleSerializer, AlertSerializer, AssignSerializer, SnoozeSerializer
-
-ALERT_ROLES = frozenset({Role.ADMIN, Role.EDITOR, Role.TECHNICIAN})
+from .serializers import AlertRuleSerializer, AlertSerializer, AssignSerializer, SnoozeSerializer, UnsnoozeSerializer
 
 
 class AlertRuleViewSet(ModelViewSet):
@@ -26,12 +22,11 @@ class AlertRuleViewSet(ModelViewSet):
     filterset_class = AlertRuleFilter
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "last_evaluated_at"]
-    write_roles = scoping.ADMIN_ROLES
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         fleet = data.pop("fleet")
-        self.require_role(fleet, self.create_roles)
+        self.require_role(fleet, permissions.ADD)
         serializer.instance = services.alert_rule_create(fleet=fleet, values=data)
 
     def perform_update(self, serializer):
@@ -80,7 +75,6 @@ class AlertViewSet(
     search_fields = ["name", "description"]
     ordering_fields = ["created_at", "latest_change_at", "resolved_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    write_roles = ALERT_ROLES
 
     def perform_update(self, serializer):
         serializer.instance = services.alert_update_description(
@@ -89,15 +83,6 @@ class AlertViewSet(
 
     def _answer(self, alert):
         return Response(self.get_serializer(self.get_queryset().get(pk=alert.pk)).data)
-
-    def _device(self, device_id) -> Device:
-        alert = self.get_object()
-        device = alert.devices.filter(pk=device_id if str(device_id).isdigit() else None).first()
-        if device is None:
-            from django.http import Http404
-
-            raise Http404
-        return device
 
     @extend_schema(request=None, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"])
@@ -109,35 +94,29 @@ class AlertViewSet(
     def unarchive(self, request, pk=None):
         return self._answer(services.alert_set_archived(alert=self.get_object(), archived=False))
 
+    def _snooze(self, request, until_required: bool):
+        alert = self.get_object()
+        incoming = SnoozeSerializer(data=request.data, context={**self.get_serializer_context(), "alert": alert})
+        if not until_required:
+            incoming.fields["snooze_until"].required = False
+        incoming.is_valid(raise_exception=True)
+        until = incoming.validated_data.get("snooze_until") if until_required else None
+        return self._answer(
+            services.alert_snooze(alert=alert, until=until, device=incoming.validated_data.get("device"))
+        )
+
     @extend_schema(request=SnoozeSerializer, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"])
     def snooze(self, request, pk=None):
-        alert = self.get_object()
-        incoming = SnoozeSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        return self._answer(services.alert_snooze(alert=alert, until=incoming.validated_data["snooze_until"]))
+        """Silence the whole alert until `snooze_until`, or only `device` (reference 004 "Snooze Device Alert"):
+        a snoozed device neither counts nor notifies."""
+        return self._snooze(request, until_required=True)
 
-    @extend_schema(request=None, responses={200: AlertSerializer})
+    @extend_schema(request=UnsnoozeSerializer, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"])
     def unsnooze(self, request, pk=None):
-        return self._answer(services.alert_snooze(alert=self.get_object(), until=None))
-
-    @extend_schema(request=SnoozeSerializer, responses={200: AlertSerializer})
-    @action(detail=True, methods=["post"], url_path=r"devices/(?P<device_id>[0-9]{1,18})/snooze")
-    def snooze_device(self, request, pk=None, device_id=None):
-        device = self._device(device_id)
-        incoming = SnoozeSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        alert = self.get_object()
-        return self._answer(
-            services.alert_snooze(alert=alert, until=incoming.validated_data["snooze_until"], device=device)
-        )
-
-    @extend_schema(request=None, responses={200: AlertSerializer})
-    @action(detail=True, methods=["post"], url_path=r"devices/(?P<device_id>[0-9]{1,18})/unsnooze")
-    def unsnooze_device(self, request, pk=None, device_id=None):
-        device = self._device(device_id)
-        return self._answer(services.alert_snooze(alert=self.get_object(), until=None, device=device))
+        """Lift the snooze of the whole alert, or only of `device`."""
+        return self._snooze(request, until_required=False)
 
     def _assignment(self, request, assign: bool):
         alert = self.get_object()
