@@ -265,6 +265,12 @@ SIGNAGE_MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", st
 SIGNAGE_MEDIA_MAX_PIXELS = int(os.environ.get("MEDIA_MAX_PIXELS", str(40_000_000)))
 SIGNAGE_MEDIA_FETCH_TIMEOUT = int(os.environ.get("MEDIA_FETCH_TIMEOUT", "60"))  # seconds for a whole download
 SIGNAGE_MEDIA_FETCH_ALLOW_PRIVATE = env_bool("MEDIA_FETCH_ALLOW_PRIVATE_NETWORKS")
+# HTML pages captured as pictures (apps/media/capture.py): Debian's Chromium, a time and a byte budget per
+# capture (every request of the page included), and the viewport of HTML URL media.
+SIGNAGE_CHROMIUM = os.environ.get("CHROMIUM_PATH", "")
+SIGNAGE_CAPTURE_TIMEOUT = int(os.environ.get("CAPTURE_TIMEOUT", "30"))
+SIGNAGE_CAPTURE_MAX_BYTES = int(os.environ.get("CAPTURE_MAX_BYTES", str(50 * 1024 * 1024)))
+SIGNAGE_CAPTURE_GEOMETRY = tuple(int(side) for side in os.environ.get("CAPTURE_GEOMETRY", "1920x1080").split("x"))
 SIGNAGE_MEDIA_DEFAULT_DISPLAY_TIME = 10  # seconds, for pictures shared to external storage without one
 
 # --- Players ------------------------------------------------------------------------------------------

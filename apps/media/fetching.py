@@ -122,12 +122,13 @@ def _pinned_request(
         raise FetchError("The URL is malformed.") from error
 
 
-def fetch(url: str, headers: dict | None = None) -> Fetched:
-    """GET `url` (following redirects safely). A 200's body goes to a temporary file, at most
-    SIGNAGE_MEDIA_MAX_UPLOAD_BYTES; other statuses come back without a body."""
-    deadline = time.monotonic() + settings.SIGNAGE_MEDIA_FETCH_TIMEOUT
-    timeout = httpx.Timeout(10.0, connect=5.0)
-    limit = settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES
+def fetch(url: str, headers: dict | None = None, *, timeout: float | None = None, limit: int | None = None) -> Fetched:
+    """GET `url` (following redirects safely). A 200's body goes to a temporary file, at most `limit`
+    bytes (SIGNAGE_MEDIA_MAX_UPLOAD_BYTES); other statuses come back without a body. The whole fetch
+    takes at most `timeout` seconds (SIGNAGE_MEDIA_FETCH_TIMEOUT)."""
+    deadline = time.monotonic() + (timeout or settings.SIGNAGE_MEDIA_FETCH_TIMEOUT)
+    limit = limit if limit is not None else settings.SIGNAGE_MEDIA_MAX_UPLOAD_BYTES
+    timeout = httpx.Timeout(min(10.0, timeout or 10.0), connect=min(5.0, timeout or 5.0))
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             if time.monotonic() > deadline:

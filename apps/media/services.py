@@ -5,6 +5,7 @@ import re
 import tempfile
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,11 +22,13 @@ from apps.accounts.content import fleet_content_changed
 from apps.accounts.models import Fleet
 from signage.errors import field_error
 
+from .capture import CaptureError, capture_page
 from .fetching import FetchError, fetch
 from .models import Media, MediaType
 from .probing import PICTURE, InvalidMedia, Probe, probe_file, probe_picture, sniff
 
 FOLDER = re.compile(r"^[A-Za-z0-9 _-]+(/[A-Za-z0-9 _-]+)*$")
+HTML = "html"  # a page: captured as a picture
 CONTENT_TYPES = {"image/": PICTURE, "video/": MediaType.VIDEO, "application/pdf": MediaType.PDF}
 
 
@@ -114,10 +117,8 @@ def media_create_from_upload(
 def _type_of_response(fetched, field: str) -> str:
     """The media type of a fetched URL: its Content-Type, or its first bytes when that says nothing."""
     content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "text/html":
-        raise field_error(
-            field, "This URL is an HTML page; HTML pages become pictures by screenshot, which is not available yet."
-        )
+    if content_type in ("text/html", "application/xhtml+xml"):
+        return HTML
     for prefix, kind in CONTENT_TYPES.items():
         if content_type.startswith(prefix):
             return kind
@@ -151,6 +152,17 @@ def media_create_from_url(
         raise field_error(field, f"The URL answered HTTP {fetched.status}.")
     try:
         kind = _type_of_response(fetched, field)
+    except ValidationError:
+        os.unlink(fetched.path)
+        raise
+    if kind == HTML:
+        os.unlink(fetched.path)
+        width, height = settings.SIGNAGE_CAPTURE_GEOMETRY
+        return media_create_from_capture(
+            fleet=fleet, url=url, width=width, height=height, field=field, display_time=display_time,
+            refresh_time=refresh_time, validity_time=validity_time, name=name, folder=folder, author=author,
+        )  # fmt: skip
+    try:
         try:
             probe = probe_file(fetched.path, claimed_type=kind)
         except InvalidMedia as error:
@@ -175,6 +187,73 @@ def media_create_from_url(
         _store(media, fetched.path, probe, fetched.sha256, fetched.size)
     finally:
         os.unlink(fetched.path)
+    return media
+
+
+def _captured_file(url: str, width: int, height: int, extra: dict | None = None):
+    """A capture of the page written to a temporary file (the caller deletes it): (path, probe, sha256,
+    size, the capture's metadata). Raises CaptureError."""
+    capture = capture_page(url, width=width, height=height)
+    with tempfile.NamedTemporaryFile(prefix="signage-capture-", suffix=".png", delete=False) as out:
+        out.write(capture.png)
+    try:
+        probe = probe_picture(out.name, "image/png", "png")
+    except InvalidMedia as error:
+        os.unlink(out.name)
+        raise CaptureError(str(error)) from None
+    metadata = {
+        **(extra or {}),
+        "url": url,
+        "geometry": [width, height],
+        "captured_at": timezone.now().isoformat(),
+        "requests": capture.requests,
+        "blocked": capture.blocked[:50],
+    }
+    return out.name, probe, hashlib.sha256(capture.png).hexdigest(), len(capture.png), metadata
+
+
+def media_create_from_capture(
+    *,
+    fleet: Fleet,
+    url: str,
+    width: int,
+    height: int,
+    field: str = "url",
+    display_time: int | None = None,
+    refresh_time: int | None = None,
+    validity_time: int | None = None,
+    name: str = "",
+    folder: str = "",
+    author=None,
+    owner: dict | None = None,
+) -> Media:
+    """A picture of the HTML page at `url`, rendered at `width` x `height` (SPEC 4.4). With `refresh_time`
+    (minutes) the page is captured again on schedule; `owner` is kept in the capture's metadata (the
+    campaign an adupdater screenshot belongs to). A page that cannot be captured is a 400 on `field`."""
+    _check_display_time(PICTURE, display_time)
+    try:
+        path, probe, checksum, size, capture = _captured_file(url, width, height, owner)
+    except CaptureError as error:
+        raise field_error(field, str(error)) from None
+    now = timezone.now()
+    try:
+        probe.metadata = {**probe.metadata, "capture": capture}
+        media = Media(
+            fleet=fleet,
+            author=author,
+            name=name or f"Page {urlsplit(url).hostname or url}"[:255],
+            folder=folder,
+            display_time=display_time,
+            source_url=url,
+            refresh_time=refresh_time,
+            validity_time=validity_time,
+            last_successful_update=now,
+            last_checked_at=now,
+            next_refresh_at=now + timedelta(minutes=refresh_time) if refresh_time else None,
+        )
+        _store(media, path, probe, checksum, size)
+    finally:
+        os.unlink(path)
     return media
 
 
@@ -210,28 +289,10 @@ def media_refresh(*, media_id: int) -> str:
     }
     outcome, old_files, new_files = "unchanged", [], []
     try:
-        fetched = fetch(media.source_url, conditional)
-        if fetched.status not in (200, 304):
-            raise FetchError(f"The URL answered HTTP {fetched.status}.")
-        if fetched.status == 200:
-            try:
-                kind = _type_of_response(fetched, "url")
-                if kind != media.type:
-                    raise FetchError(f"The URL now serves a {kind}; a refreshed media must stay a {media.type}.")
-                if fetched.sha256 != media.checksum:
-                    probe = probe_file(fetched.path, claimed_type=media.type)
-                    old_files = [media.file.name, media.thumbnail.name]
-                    changes.update(_saved_files(media, fetched.path, probe, fetched.sha256, fetched.size))
-                    new_files = [changes["file"], changes["thumbnail"]]
-                    outcome = "updated"
-            except (InvalidMedia, ValidationError) as error:
-                raise FetchError(_message(error)) from None
-            finally:
-                os.unlink(fetched.path)
-            changes["etag"] = fetched.headers.get("etag", "")[:255]
-            changes["last_modified_header"] = fetched.headers.get("last-modified", "")[:100]
+        refresh = _refresh_capture if (media.metadata or {}).get("capture") else _refresh_fetch
+        outcome, old_files, new_files = refresh(media, conditional, changes)
         changes.update(last_successful_update=now, last_error="", last_error_at=None, consecutive_failures=0)
-    except FetchError as error:
+    except (FetchError, CaptureError) as error:
         outcome = "failed"
         changes.update(last_error=str(error), last_error_at=now, consecutive_failures=media.consecutive_failures + 1)
     except BaseException:
@@ -249,6 +310,50 @@ def media_refresh(*, media_id: int) -> str:
         if outcome == "updated" or changes.get("last_successful_update"):
             fleet_content_changed(media.fleet_id)  # new file or a later validity
     return outcome
+
+
+def _refresh_fetch(media: Media, conditional: dict, changes: dict) -> tuple[str, list, list]:
+    """A URL media's file fetched again (conditionally): its new columns go into `changes`."""
+    outcome, old_files, new_files = "unchanged", [], []
+    fetched = fetch(media.source_url, conditional)
+    if fetched.status not in (200, 304):
+        raise FetchError(f"The URL answered HTTP {fetched.status}.")
+    if fetched.status == 200:
+        try:
+            kind = _type_of_response(fetched, "url")
+            if kind != media.type:
+                raise FetchError(f"The URL now serves a {kind}; a refreshed media must stay a {media.type}.")
+            if fetched.sha256 != media.checksum:
+                probe = probe_file(fetched.path, claimed_type=media.type)
+                old_files = [media.file.name, media.thumbnail.name]
+                changes.update(_saved_files(media, fetched.path, probe, fetched.sha256, fetched.size))
+                new_files = [changes["file"], changes["thumbnail"]]
+                outcome = "updated"
+        except (InvalidMedia, ValidationError) as error:
+            raise FetchError(_message(error)) from None
+        finally:
+            os.unlink(fetched.path)
+        changes["etag"] = fetched.headers.get("etag", "")[:255]
+        changes["last_modified_header"] = fetched.headers.get("last-modified", "")[:100]
+    return outcome, old_files, new_files
+
+
+def _refresh_capture(media: Media, conditional: dict, changes: dict) -> tuple[str, list, list]:
+    """A captured page captured again (every time: its scripts and images may change without the page)."""
+    previous = media.metadata["capture"]
+    width, height = previous["geometry"]
+    path, probe, checksum, size, capture = _captured_file(media.source_url, width, height, previous)
+    outcome, old_files, new_files = "unchanged", [], []
+    try:
+        if checksum != media.checksum:
+            old_files = [media.file.name, media.thumbnail.name]
+            changes.update(_saved_files(media, path, probe, checksum, size))
+            new_files = [changes["file"], changes["thumbnail"]]
+            outcome = "updated"
+    finally:
+        os.unlink(path)
+    changes["metadata"] = {**probe.metadata, "capture": capture}
+    return outcome, old_files, new_files
 
 
 def _message(error) -> str:

@@ -105,14 +105,6 @@ def test_octet_stream_is_typed_by_its_first_bytes(api, httpserver):
 
 
 @pytest.mark.django_db
-def test_html_is_a_clear_400(api, httpserver):
-    source = Origin(httpserver, b"<html><body>Hi</body></html>", content_type="text/html; charset=utf-8")
-    response = post(api, {"url_origin": source.url, "display_time": 10})
-    assert response.status_code == 400
-    assert "HTML page" in response.json()["url_origin"][0]["message"]
-
-
-@pytest.mark.django_db
 def test_a_file_that_is_not_what_its_content_type_says_is_refused(api, httpserver, settings):
     source = Origin(httpserver, files.pdf(), content_type="image/png")
     response = post(api, {"url_origin": source.url, "display_time": 10})
