@@ -306,6 +306,7 @@ CELERY_TIMEZONE = "UTC"
 # The one beat schedule of the product; apps add their periodic tasks here.
 CELERY_BEAT_SCHEDULE: dict = {
     "media-refresh-due": {"task": "apps.media.tasks.refresh_due_url_media", "schedule": 60.0},
+    "adupdater-screenshots": {"task": "apps.ads.tasks.adupdater_screenshots_due", "schedule": 60.0},
     "share-of-voice-audit": {"task": "apps.ads.tasks.audit_share_of_voice", "schedule": 3600.0},
     "devices-mark-offline": {"task": "apps.devices.tasks.mark_devices_offline", "schedule": 30.0},
     "devices-flush-heartbeats": {

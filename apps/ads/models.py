@@ -63,6 +63,8 @@ class Ad(models.Model):
         help_text="Set: a share-of-voice campaign, counted on this advertiser type's quota",
     )
     adupdater = models.JSONField(null=True, blank=True, help_text="HTML screenshot campaigns")
+    adupdater_error = models.TextField(blank=True, help_text="Why the last screenshot of the page failed")
+    adupdater_checked_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 

@@ -38,6 +38,19 @@ def fleet_today(fleet: Fleet):
     return timezone.now().astimezone(zoneinfo.ZoneInfo(fleet.timezone)).date()
 
 
+def is_screenshot_of(media, ad: Ad) -> bool:
+    """Whether `media` is the screenshot an adupdater campaign made of its page."""
+    return str(((media.metadata or {}).get("capture") or {}).get("ad")) == str(ad.pk)
+
+
+def _screenshot_after_commit(ad: Ad) -> None:
+    if ad.adupdater:
+        from .tasks import adupdater_screenshot
+
+        ad_id = str(ad.pk)
+        transaction.on_commit(lambda: adupdater_screenshot.delay(ad_id))
+
+
 # --- rules --------------------------------------------------------------------------------------------
 
 
@@ -45,7 +58,7 @@ def _check_broadcast(ad: Ad, item: dict) -> None:
     media, screens = item.get("media"), item.get("screens", [])
     if media is None and not ad.adupdater:
         raise field_error("broadcasts", "Every broadcast needs a media (only HTML campaigns have none).", "required")
-    if media is not None and ad.adupdater:
+    if media is not None and ad.adupdater and not is_screenshot_of(media, ad):
         raise field_error(
             "broadcasts", "The broadcast of an HTML campaign has no media: the screenshot is its content."
         )
@@ -187,6 +200,7 @@ def campaign_create(*, fleet: Fleet, author, values: dict, broadcasts: list[dict
     ad.save()
     _write_broadcasts(ad, items, replace=False)
     check_quota(ad)
+    _screenshot_after_commit(ad)
     return ad
 
 
@@ -197,11 +211,19 @@ def campaign_update(*, ad: Ad, values: dict, broadcasts: list[dict] | None = Non
     for name, value in values.items():
         setattr(ad, name, value)
     items = [_clean_item(item) for item in broadcasts] if broadcasts is not None else _items_of(ad)
+    if ad.adupdater and broadcasts is not None:
+        # The screenshot is the broadcast's content: a payload without media keeps it (and its id).
+        shot = next(
+            (b.media for b in ad.broadcasts.select_related("media") if b.media and is_screenshot_of(b.media, ad)), None
+        )
+        for item in items:
+            item["media"] = item.get("media") or shot
     _check_campaign(ad, items, ad.author if "author_origin" in values else None)
     ad.save()
     if broadcasts is not None:
         _write_broadcasts(ad, items, replace=True)
     check_quota(ad)
+    _screenshot_after_commit(ad)
     return ad
 
 

@@ -108,6 +108,9 @@ class AdSerializer(FleetOwnedSerializer):
     author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
     author_origin = AdvertiserTypeField(required=False, allow_null=True)
     adupdater = AdupdaterSerializer(required=False, allow_null=True)
+    adupdater_error = serializers.CharField(
+        read_only=True, help_text="HTML campaigns: why the last screenshot of the page failed (empty: it worked)"
+    )
     status = serializers.ChoiceField(choices=AdStatus.choices, required=False)
     campaign_type = serializers.ChoiceField(choices=CampaignType.choices, required=False)
     multimedia_type = serializers.ChoiceField(choices=MultimediaType.choices, required=False)
@@ -135,6 +138,7 @@ class AdSerializer(FleetOwnedSerializer):
             "author",
             "author_origin",
             "adupdater",
+            "adupdater_error",
             "broadcasts",
             "screens",
             "created",
