@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ads', '0002_ad_emergency'),
+        ('ads', '0003_campaign_days_in_range'),
     ]
 
     operations = [
