@@ -1,5 +1,7 @@
+from functools import lru_cache
+
 from django.http import JsonResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_urlconf, resolve
 
 from signage.api.parsers import FORBIDDEN_TEXT, TEXT_ERROR
 
@@ -24,8 +26,13 @@ class ApiTrailingSlashMiddleware:
 
 
 def _resolves(path: str) -> bool:
+    return _resolves_in(get_urlconf(), path)
+
+
+@lru_cache(maxsize=4096)  # players send the same few paths all day: resolve each once, not twice a request
+def _resolves_in(urlconf, path: str) -> bool:
     try:
-        resolve(path)
+        resolve(path, urlconf)
     except Resolver404:
         return False
     return True

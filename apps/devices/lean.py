@@ -21,11 +21,12 @@ import json
 import math
 import time
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 
 from signage import kv
-from signage.api.ratelimit import WindowState, _keys, rule_for, tightest
+from signage.api.ratelimit import WINDOWS, WindowState, _keys, rule_for, throttled_payload, tightest
 
 from .models import token_hash
 from .playlist import summary_key
@@ -64,20 +65,20 @@ HEARTBEAT = (
     + """
 local r = redis.call('HMGET', KEYS[1], 'id', 'uuid', 'screen', 'online', 'pending', 'locked', 'pin', 'etag',
                      'interval')
-if not r[1] then return {0} end
-if r[4] ~= '1' or r[5] ~= '0' or (ARGV[1] ~= '' and ARGV[1] ~= r[2]) then return {1} end
+if not r[1] then return '0' end
+if r[4] ~= '1' or r[5] ~= '0' or (ARGV[1] ~= '' and ARGV[1] ~= r[2]) then return '1' end
 local summary = ''
 if r[3] ~= '' then
   summary = redis.call('GET', ARGV[3] .. r[3])
-  if not summary then return {1} end
+  if not summary then return '1' end
 end
 local ok, h, d = count(r[1], limits(4))
-if not ok then return {2, h, d} end
+if not ok then return table.concat({2, h, d}, '\\n') end
 redis.call('HSET', KEYS[2], r[1], ARGV[2])
 for i = 11, #ARGV, 2 do
   redis.call('HSET', KEYS[3], r[1] .. ':' .. ARGV[i], ARGV[i + 1])
 end
-return {3, h, d, summary, r[3], r[6], r[7], r[8], r[9]}
+return table.concat({3, h, d, r[3], r[6], r[7], r[8], r[9], summary}, '\\n')
 """
 )
 
@@ -86,13 +87,13 @@ NOT_MODIFIED = (
     COUNT
     + """
 local r = redis.call('HMGET', KEYS[1], 'id', 'screen', 'etag')
-if not r[1] then return {0} end
-if r[2] == '' or r[3] ~= ARGV[1] then return {1} end
+if not r[1] then return '0' end
+if r[2] == '' or r[3] ~= ARGV[1] then return '1' end
 local summary = redis.call('GET', ARGV[2] .. r[2])
-if not summary or string.sub(summary, 1, 64) ~= ARGV[1] then return {1} end
+if not summary or string.sub(summary, 1, 64) ~= ARGV[1] then return '1' end
 local ok, h, d = count(r[1], limits(3))
-if not ok then return {2, h, d} end
-return {3, h, d}
+if not ok then return table.concat({2, h, d}, '\\n') end
+return table.concat({3, h, d}, '\\n')
 """
 )
 
@@ -126,13 +127,7 @@ def generation(hashed: str) -> str | None:
     return "0" if value is None else value.decode()
 
 
-def remember(device, **overrides) -> None:
-    """Keep what the lean paths need of a device that the full path just served. `overrides` are the
-    values the full path wrote (online, pending, etag)."""
-    seen = getattr(device, "lean_generation", None)
-    redis = kv.client()
-    if seen is None or redis is None:
-        return
+def _record(device, overrides: dict) -> list[str]:
     from .services import heartbeat_interval
 
     values = {
@@ -146,13 +141,43 @@ def remember(device, **overrides) -> None:
         "etag": overrides.get("etag", device.playlist_etag) or "",
         "interval": heartbeat_interval(device),
     }
-    pairs = [str(item) for pair in values.items() for item in pair]
-    hashed = device.token_hash
+    return [str(item) for pair in values.items() for item in pair]
+
+
+def remember(device, **overrides) -> None:
+    """Keep what the lean paths need of a device that the full path just served. `overrides` are the
+    values the full path wrote (online, pending, etag)."""
+    seen = getattr(device, "lean_generation", None)
+    if seen is None or kv.client() is None:
+        return
+    pairs, hashed = _record(device, overrides), device.token_hash
     kv.run_script(
         REMEMBER,
         keys=[kv.key(_record_key(hashed)), kv.key(_generation_key(hashed))],
         args=[seen, RECORD_SECONDS, *pairs],
     )
+
+
+def remember_many(devices) -> int:
+    """Records for many devices at once (after a Redis loss, or to warm a load test): the generations are
+    read before the devices (a queryset with select_related("fleet")), then one pipeline writes them."""
+    redis = kv.client()
+    if redis is None:
+        return 0
+    hashes = list(devices.values_list("token_hash", flat=True))
+    generations = dict(
+        zip(hashes, redis.mget([kv.key(_generation_key(h)) for h in hashes]) if hashes else [], strict=True)
+    )
+    pipeline = redis.pipeline(transaction=False)
+    script = redis.register_script(REMEMBER)
+    written = 0
+    for device in devices.filter(token_hash__in=hashes):
+        seen = (generations.get(device.token_hash) or b"0").decode()
+        keys = [kv.key(_record_key(device.token_hash)), kv.key(_generation_key(device.token_hash))]
+        script(keys=keys, args=[seen, RECORD_SECONDS, *_record(device, {})], client=pipeline)
+        written += 1
+    pipeline.execute()
+    return written
 
 
 def forget(token_hashes) -> None:
@@ -185,17 +210,28 @@ def _token_hash(request) -> str | None:
     return token_hash(token.strip())
 
 
+_planned: dict = {}
+
+
 def _rate_limit_arguments(now: float, method: str) -> tuple[list, list]:
-    """The script's rate-limit arguments for the device protocol's table row, and the windows' resets."""
-    rule = rule_for("device", method)
-    arguments, resets = [], []
-    for window, reset, name in _keys(f"device:{ID}", "device", rule, now):
-        prefix, suffix = kv.key(name).split(ID)
-        if not arguments:
-            arguments.append(prefix)
-        arguments += [suffix, reset - int(now) + 60, rule.limit(window)]
-        resets.append((window, rule.limit(window), reset))
-    return arguments, resets
+    """The script's rate-limit arguments for the device protocol's table row, and the windows' resets;
+    planned once per window (the counters' lifetime is then up to a minute longer, which is harmless)."""
+    starts = tuple(int(now) - int(now) % seconds for _, seconds in WINDOWS)
+    memo = (starts, method, id(settings.SIGNAGE_RATE_LIMITS), kv.key(""))
+    planned = _planned.get(memo)
+    if planned is None:
+        rule = rule_for("device", method)
+        arguments, resets = [], []
+        for window, reset, name in _keys(f"device:{ID}", "device", rule, now):
+            prefix, suffix = kv.key(name).split(ID)
+            if not arguments:
+                arguments.append(prefix)
+            arguments += [suffix, reset - int(now) + 60, rule.limit(window)]
+            resets.append((window, rule.limit(window), reset))
+        if len(_planned) > 64:
+            _planned.clear()
+        planned = _planned[memo] = (arguments, resets)
+    return planned
 
 
 def _windows(resets, counts) -> WindowState:
@@ -203,13 +239,11 @@ def _windows(resets, counts) -> WindowState:
     return tightest([WindowState(window, limit, int(count), reset) for (window, limit, reset), count in pairs])
 
 
-def _throttled(request, state: WindowState, now: float):
-    from signage.api.ratelimit import throttled_payload
-
-    request.signage_rate_limit = state
+def _throttled(state: WindowState, now: float):
     wait = max(1, math.ceil(state.reset - now))
+    headers = {"Retry-After": str(wait), **_headers(state)}
     return HttpResponse(
-        json.dumps(throttled_payload(wait)), status=429, content_type="application/json", headers={"Retry-After": wait}
+        json.dumps(throttled_payload(wait)), status=429, content_type="application/json", headers=headers
     )
 
 
@@ -286,6 +320,20 @@ def _telemetry(request) -> tuple[str, list[str]] | None:
     return uuid, pairs
 
 
+def _reply(text: bytes) -> list[str]:
+    return text.decode().split("\n", 8)
+
+
+def _headers(state: WindowState) -> dict:
+    """What the middleware stack would have added: the rate-limit window, and no MIME sniffing."""
+    return {
+        "X-RateLimit-Limit": str(state.limit),
+        "X-RateLimit-Remaining": str(state.remaining),
+        "X-RateLimit-Reset": str(state.reset),
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
 def heartbeat(request):
     """An idle heartbeat in one Redis round trip, or None for the full view."""
     if request.method != "POST":
@@ -297,36 +345,33 @@ def heartbeat(request):
     uuid, pairs = parsed
     now = time.time()
     limits, resets = _rate_limit_arguments(now, request.method)
-    reply = kv.run_script(
-        HEARTBEAT,
-        keys=[kv.key(_record_key(hashed)), kv.key(SEEN), kv.key(TELEMETRY)],
-        args=[uuid, f"{now:.3f}", kv.key(summary_key("")), *limits, *pairs],
+    keys = kv.keys(_record_key(hashed), SEEN, TELEMETRY, summary_key(""))
+    reply = _reply(
+        kv.hot_script(
+            HEARTBEAT,
+            keys=keys[:3],
+            args=[uuid, f"{now:.3f}", keys[3], *limits, *pairs],
+        )
     )
-    if reply[0] < 2:
+    if reply[0] < "2":
         return None
     state = _windows(resets, reply[1:3])
-    if reply[0] == 2:
-        return _throttled(request, state, now)
-    request.signage_rate_limit = state
-    _, _, _, summary, screen, locked, pin, fetched, interval = reply
-    current, alerts = None, []
+    if reply[0] == "2":
+        return _throttled(state, now)
+    _, _, _, screen, locked, pin, fetched, interval, summary = reply
+    current, alerts = None, "[]"
     if screen:
-        from .playlist import parse_summary
-
-        current, _, alerts = parse_summary(summary)
-    body = {
-        "status": "ok",
-        "paired": bool(screen),
-        "has_update": current is not None and current != fetched.decode(),
-        "is_locked": locked == b"1",
-        "lock_pin": pin.decode() or None,
-        "has_pending_commands": False,
-        "pending_commands": [],
-        "emergency_alerts": alerts,
-        "app_update": None,
-        "next_heartbeat_in": int(interval),
-    }
-    return HttpResponse(json.dumps(body), content_type="application/json")
+        current, _, alerts = summary.split(" ", 2)
+    body = (
+        f'{{"status": "ok", "paired": {"true" if screen else "false"}, '
+        f'"has_update": {"true" if current is not None and current != fetched else "false"}, '
+        f'"is_locked": {"true" if locked == "1" else "false"}, "lock_pin": {json.dumps(pin or None)}, '
+        f'"has_pending_commands": false, "pending_commands": [], "emergency_alerts": {alerts}, '
+        f'"app_update": null, "next_heartbeat_in": {int(interval)}}}'
+    )
+    content = body.encode()
+    headers = {**_headers(state), "Content-Length": str(len(content))}
+    return HttpResponse(content, content_type="application/json", headers=headers)
 
 
 def playlist_not_modified(request):
@@ -339,27 +384,36 @@ def playlist_not_modified(request):
         return None
     now = time.time()
     limits, resets = _rate_limit_arguments(now, request.method)
-    reply = kv.run_script(
-        NOT_MODIFIED, keys=[kv.key(_record_key(hashed))], args=[wanted, kv.key(summary_key("")), *limits]
-    )
-    if reply[0] < 2:
+    keys = kv.keys(_record_key(hashed), summary_key(""))
+    reply = _reply(kv.hot_script(NOT_MODIFIED, keys=keys[:1], args=[wanted, keys[1], *limits]))
+    if reply[0] < "2":
         return None
     state = _windows(resets, reply[1:3])
-    if reply[0] == 2:
-        return _throttled(request, state, now)
-    request.signage_rate_limit = state
-    response = HttpResponse(status=304)
-    response["ETag"] = f'"{wanted}"'
-    return response
+    if reply[0] == "2":
+        return _throttled(state, now)
+    return HttpResponse(status=304, headers={"ETag": f'"{wanted}"', **_headers(state)})  # no body, no length
 
 
-def first(handler, view):
-    """A view that tries the lean `handler` before the full DRF `view` (which the schema documents)."""
+HANDLERS = {
+    "/api/device/heartbeat": heartbeat,
+    "/api/device/heartbeat/": heartbeat,
+    "/api/device/playlist": playlist_not_modified,
+    "/api/device/playlist/": playlist_not_modified,
+}
 
-    def lean_view(request, *args, **kwargs):
-        return handler(request) or view(request, *args, **kwargs)
 
-    lean_view.cls, lean_view.initkwargs, lean_view.csrf_exempt = view.cls, view.initkwargs, True
-    lean_view.__name__ = lean_view.__qualname__ = view.__name__
-    lean_view.__doc__ = view.__doc__
-    return lean_view
+class LeanDevicePathMiddleware:
+    """First in MIDDLEWARE: idle heartbeats and unchanged playlists are answered here, before the rest
+    of the stack (sessions, CSRF, users, messages, URL resolution) that a player's request has no use for.
+    Every other request, and any of these the lean path declines, goes on down the stack unchanged."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        handler = HANDLERS.get(request.path_info)
+        if handler is not None:
+            response = handler(request)
+            if response is not None:
+                return response
+        return self.get_response(request)

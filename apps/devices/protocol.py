@@ -106,10 +106,6 @@ class RegisterView(DeviceView):
 class HeartbeatView(DeviceView):
     """Telemetry in; status, lock, pending commands, emergency alerts and `has_update` out."""
 
-    @classmethod
-    def as_view(cls, **initkwargs):
-        return lean.first(lean.heartbeat, super().as_view(**initkwargs))
-
     @extend_schema(
         request=HeartbeatSerializer,
         responses=inline_serializer(
@@ -137,10 +133,6 @@ class PlaylistView(DeviceView):
     `If-None-Match` with the current one answers 304 with no body."""
 
     permission_classes = [IsPairedDevice]
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        return lean.first(lean.playlist_not_modified, super().as_view(**initkwargs))
 
     @extend_schema(
         responses={200: inline_serializer(name="Playlist", fields={"etag": serializers.CharField()}), 304: None}
