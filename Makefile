@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint schema bench worker beat clean
+.PHONY: install run test lint schema bench loadtest worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ schema: install
 # Players' hot paths against the database's own limit, in one run (needs DATABASE_URL for PostgreSQL).
 bench: install
 	$(BIN)/python bench/device_protocol.py $(BENCH_ARGS)
+
+# N paired players against gunicorn + Celery on PostgreSQL and Redis (needs DATABASE_URL and REDIS_URL);
+# a few minutes. LOADTEST_ARGS="--screens 60000 --interval 60 --duration 180" for the full fleet.
+loadtest: install
+	$(BIN)/python bench/fleet.py $(LOADTEST_ARGS)
 
 worker: install
 	$(BIN)/celery -A signage worker --loglevel=info
