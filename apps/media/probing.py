@@ -5,6 +5,9 @@ SIGNAGE_MEDIA_MAX_PIXELS raises InvalidMedia with a message for the client, befo
 """
 
 import io
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -16,6 +19,15 @@ THUMBNAIL_SIZE = (320, 320)
 
 class InvalidMedia(Exception):
     pass
+
+
+def _reason(error: Exception, path: str) -> str:
+    """A decoder's error for the client, without the server's file names (PyAV and Pillow put the path
+    of the temporary copy in theirs)."""
+    text = str(error)
+    for name in (path, os.path.basename(path)):
+        text = text.replace(name, "the file")
+    return re.sub(re.escape(tempfile.gettempdir()) + r"[^\s'\"]*", "the file", text)
 
 
 @dataclass
@@ -98,7 +110,7 @@ def probe_picture(path: str, mime_type: str, extension: str) -> Probe:
     except Image.DecompressionBombError:  # Pillow's own guard, reached before ours for huge headers
         raise _too_many_pixels() from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise InvalidMedia(f"The picture cannot be read ({error}).") from None
+        raise InvalidMedia(f"The picture cannot be read ({_reason(error, path)}).") from None
 
 
 def probe_video(path: str, mime_type: str, extension: str) -> Probe:
@@ -125,7 +137,7 @@ def probe_video(path: str, mime_type: str, extension: str) -> Probe:
     except InvalidMedia:
         raise
     except (av.error.FFmpegError, OSError, ValueError, StopIteration) as error:
-        raise InvalidMedia(f"The video cannot be read ({error}).") from None
+        raise InvalidMedia(f"The video cannot be read ({_reason(error, path)}).") from None
     if not duration or duration <= 0:
         raise InvalidMedia("The video's duration cannot be read.")
     return Probe(
@@ -154,7 +166,7 @@ def probe_pdf(path: str, mime_type: str, extension: str) -> Probe:
     except InvalidMedia:
         raise
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as error:
-        raise InvalidMedia(f"The PDF cannot be read ({error}).") from None
+        raise InvalidMedia(f"The PDF cannot be read ({_reason(error, path)}).") from None
     # Page size in PostScript points; no thumbnail (rendering a PDF needs a rasteriser we do not ship).
     return Probe(PDF, mime_type, extension, width=width, height=height, metadata={"page_count": pages})
 

@@ -142,6 +142,9 @@ def add_error_responses(result, generator, request, public):
                         "ErrorDetail",
                     ),
                 )
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
+                # Answered by the HTTP server before the application (gunicorn's --limit-request-line).
+                responses.setdefault("414", {"description": "The URL is longer than the server accepts."})
             if method in ("post", "put", "patch"):
                 responses.setdefault(
                     "413", _response("The body is larger than the server accepts (`request_too_large`).", "ErrorDetail")

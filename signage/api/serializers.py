@@ -50,6 +50,22 @@ class Serializer(WholeWhenNestedMixin, serializers.Serializer):
 class ModelSerializer(WholeWhenNestedMixin, FlexFieldsSerializerMixin, serializers.HyperlinkedModelSerializer):
     serializer_related_field = ScopedHyperlinkedRelatedField
 
+    def apply_flex_fields(self, fields, flex_options):
+        """`fields=` and `omit=` name fields this serializer has (a 400 otherwise, where drf-flex-fields
+        would answer objects without them, even `{}`); an empty value selects nothing out."""
+        flex_options = {
+            key: [name for name in values if name] if key in ("fields", "omit") else values
+            for key, values in flex_options.items()
+        }
+        known = set(fields) | set(getattr(self, "_expandable_fields", {}))
+        for key in ("fields", "omit"):
+            unknown = sorted({name.split(".")[0] for name in flex_options.get(key, [])} - known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [f"Unknown field '{unknown[0]}'. Fields: {', '.join(sorted(known))}."]}, code="invalid"
+                )
+        return super().apply_flex_fields(fields, flex_options)
+
     def build_field(self, field_name, info, model_class, nested_depth):
         # `id` is a plain read-only field beside `url`, as in reference 000's payloads.
         if field_name == "id":

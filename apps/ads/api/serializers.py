@@ -152,7 +152,7 @@ class AdSerializer(FleetOwnedSerializer):
 
     def apply_flex_fields(self, fields, flex_options):
         # Reference 000's `?fields=id,name,...` example answers with `url` too: a campaign keeps its link.
-        if flex_options["fields"] and "url" not in flex_options["fields"]:
+        if any(flex_options["fields"]) and "url" not in flex_options["fields"]:
             flex_options = {**flex_options, "fields": [*flex_options["fields"], "url"]}
         return super().apply_flex_fields(fields, flex_options)
 
