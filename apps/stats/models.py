@@ -96,3 +96,33 @@ class HourlyPlays(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plays} plays on {self.screen_name} at {self.hour:%Y-%m-%d %H:00}"
+
+
+class DailyScreenPlays(models.Model):
+    """Plays of one screen during one day of its own timezone (all campaigns and media), upserted with the
+    hourly rollup (PostgreSQL). A month's aggregate by screen and date reads a row per screen and day;
+    `starts_at`/`ends_at` are the day's bounds, so a range that cuts a day reads that day's hours instead."""
+
+    fleet_lookup = "fleet"
+
+    id = models.BigAutoField(primary_key=True)
+    fleet_id = models.BigIntegerField()
+    day = models.DateField(help_text="In the screen's timezone")
+    timezone = models.CharField(max_length=64)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    screen_id = models.UUIDField()
+    screen_name = models.CharField(max_length=100, blank=True)
+    place_id = models.BigIntegerField(null=True)
+    place_name = models.CharField(max_length=255, blank=True)
+    plays = models.BigIntegerField()
+    total_duration = models.FloatField()
+
+    class Meta:
+        verbose_name_plural = "daily screen plays"
+        constraints = [
+            models.UniqueConstraint(fields=["fleet_id", "day", "screen_id", "timezone"], name="stats_daily_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plays} plays on {self.screen_name} on {self.day}"

@@ -175,62 +175,39 @@ def aggregate_columns(group_by: list[str]) -> list[str]:
     return [*columns, *MEASURES]
 
 
+def _on_hour(moment: datetime) -> bool:
+    moment = moment.astimezone(UTC)
+    return moment.minute == 0 and moment.second == 0 and moment.microsecond == 0
+
+
+def source_of(query: StatsQuery, group_by: list[str]) -> str:
+    """Which table an aggregate reads on PostgreSQL: `daily` (screen-days, plus the hours of days the
+    range cuts) for groups and filters of screens, places and dates; `hourly` for campaigns and media;
+    `raw` for players, broadcasts and ranges cut inside an hour."""
+    if query.players or query.broadcasts or not (_on_hour(query.since) and _on_hour(query.until)):
+        return "raw"
+    if query.tz or query.campaigns or query.medias or not set(group_by) <= DAILY_DIMENSIONS:
+        return "hourly"
+    return "daily"
+
+
 def uses_rollup(query: StatsQuery) -> bool:
-    def on_hour(moment: datetime) -> bool:
-        moment = moment.astimezone(UTC)
-        return moment.minute == 0 and moment.second == 0 and moment.microsecond == 0
-
-    return (
-        partitions.is_partitioned()
-        and not query.players
-        and not query.broadcasts
-        and on_hour(query.since)
-        and on_hour(query.until)
-    )
+    return partitions.is_partitioned() and source_of(query, []) != "raw"
 
 
-def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None, offset: int) -> tuple[str, list]:
-    rollup = uses_rollup(query)
-    table, time_column = ("stats_hourlyplays", "hour") if rollup else ("stats_playevent", "started_at")
-    select, group, joins = [], [], ""
-    for dimension in group_by:
-        if dimension in ENTITY_COLUMNS:
-            id_column, name_column = ENTITY_COLUMNS[dimension]
-            select += [f"e.{id_column}", f"max(e.{name_column})"]
-            group.append(f"e.{id_column}")
-        elif dimension == "media":
-            select += ["e.media_type || '-' || e.media_id", "max(e.media_name)"]
-            group += ["e.media_type", "e.media_id"]
-        elif dimension == "screen_group":
-            through = Screen.groups.through._meta.db_table
-            joins = (
-                f" LEFT JOIN {through} sgm ON sgm.screen_id = e.screen_id"
-                f" LEFT JOIN {ScreenGroup._meta.db_table} sg ON sg.id = sgm.screengroup_id"
-            )
-            select += ["sg.id", "max(sg.name)"]
-            group.append("sg.id")
-        else:
-            expression = {
-                "date": "e.local::date",
-                "hour": "extract(hour FROM e.local)::int",
-                "weekday": "extract(isodow FROM e.local)::int",
-            }[dimension]
-            select.append(expression)
-            group.append(expression)
-    if rollup:
-        select += ["sum(e.plays)", "sum(e.total_duration)", "count(DISTINCT e.screen_id)"]
-    else:
-        select += ["count(*)", "sum(e.duration)", "count(DISTINCT e.screen_id)"]
-    where = ["fleet_id = ANY(%s)", f"{time_column} >= %s", f"{time_column} < %s"]
-    params: list = [query.tz, query.fleet_ids, query.since, query.until]
-    for values, column in (
-        (query.screens, "screen_id"),
-        (query.campaigns, "ad_id"),
-        (query.medias, "media_id"),
-        (query.places, "place_id"),
-        (query.players, "device_id"),
-        (query.broadcasts, "broadcast_id"),
-    ):
+DAILY_DIMENSIONS = {"screen", "place", "screen_group", "date", "weekday"}
+SOURCE_COLUMNS = "screen_id, screen_name, place_id, place_name"
+
+
+def _filters(query: StatsQuery, *, raw: bool) -> tuple[list[str], list]:
+    """WHERE terms (and their parameters) of the fleet and entity filters, shared by every source."""
+    where, params = ["fleet_id = ANY(%s)"], [query.fleet_ids]
+    pairs = [(query.screens, "screen_id"), (query.places, "place_id")]
+    if raw or query.campaigns or query.medias:
+        pairs += [(query.campaigns, "ad_id"), (query.medias, "media_id")]
+    if raw:
+        pairs += [(query.players, "device_id"), (query.broadcasts, "broadcast_id")]
+    for values, column in pairs:
         if values:
             where.append(f"{column} = ANY(%s)")
             params.append(list(values))
@@ -238,17 +215,96 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
         through = Screen.groups.through._meta.db_table
         where.append(f"screen_id IN (SELECT screen_id FROM {through} WHERE screengroup_id = ANY(%s))")
         params.append(list(query.screen_groups))
-    # The local time (screen's timezone at the time, or the `tz` asked) is computed once per row below.
-    inner = (
-        f"SELECT r.*, timezone(COALESCE(%s::text, r.timezone), r.{time_column}) AS local FROM {table} r "
-        f"WHERE {' AND '.join(where)}"
+    return where, params
+
+
+def _source_sql(query: StatsQuery, group_by: list[str]) -> tuple[str, list]:
+    """A subquery of rows (screen, place, campaign, media, local time, plays, duration) covering exactly
+    the query's range, from the cheapest table that can answer it."""
+    source = source_of(query, group_by)
+    where, params = _filters(query, raw=source == "raw")
+    terms = " AND ".join(where)
+    if source == "raw":
+        sql = (
+            f"SELECT {SOURCE_COLUMNS}, ad_id, ad_name, media_type, media_id, media_name, "
+            "timezone(COALESCE(%s::text, timezone), started_at) AS local, 1 AS plays, duration "
+            f"FROM stats_playevent WHERE {terms} AND started_at >= %s AND started_at < %s"
+        )
+        return sql, [query.tz, *params, query.since, query.until]
+    if source == "hourly":
+        sql = (
+            f"SELECT {SOURCE_COLUMNS}, ad_id, ad_name, media_type, media_id, media_name, "
+            "timezone(COALESCE(%s::text, timezone), hour) AS local, plays, total_duration AS duration "
+            f"FROM stats_hourlyplays WHERE {terms} AND hour >= %s AND hour < %s"
+        )
+        return sql, [query.tz, *params, query.since, query.until]
+    # Whole days of each screen's timezone from the daily rollup, and the hours of the days the range
+    # cuts (at most a day and a bit at each end) from the hourly one.
+    day_start = "(date_trunc('day', timezone(timezone, hour)) AT TIME ZONE timezone)"
+    day_end = "((date_trunc('day', timezone(timezone, hour)) + interval '1 day') AT TIME ZONE timezone)"
+    sql = (
+        f"SELECT {SOURCE_COLUMNS}, NULL::uuid AS ad_id, '' AS ad_name, '' AS media_type, 0 AS media_id, "
+        "'' AS media_name, day::timestamp AS local, plays, total_duration AS duration "
+        f"FROM stats_dailyscreenplays WHERE {terms} AND day >= (%s::timestamptz AT TIME ZONE 'UTC')::date - 1 "
+        "AND day <= (%s::timestamptz AT TIME ZONE 'UTC')::date + 1 AND starts_at >= %s AND ends_at <= %s "
+        "UNION ALL "
+        f"SELECT {SOURCE_COLUMNS}, NULL::uuid, '', '', 0, '', timezone(timezone, hour), plays, total_duration "
+        f"FROM stats_hourlyplays WHERE {terms} AND hour >= %s AND hour < %s "
+        "AND (hour < %s::timestamptz + interval '27 hours' OR hour >= %s::timestamptz - interval '27 hours') "
+        f"AND NOT ({day_start} >= %s AND {day_end} <= %s)"
     )
-    sql = f"SELECT {', '.join(select)} FROM ({inner}) e{joins}"
-    if group:
-        sql += f" GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}"
+    bounds = [query.since, query.until]
+    return sql, [*params, *bounds, *bounds, *params, *bounds, *bounds, *bounds]
+
+
+def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None, offset: int) -> tuple[str, list]:
+    """Groups in two steps: per group and screen (hash aggregation), then per group, so that distinct
+    screens are a count of rows rather than a COUNT(DISTINCT) sort."""
+    keys, names, joins = [], [], ""
+    for dimension in group_by:
+        if dimension in ENTITY_COLUMNS:
+            id_column, name_column = ENTITY_COLUMNS[dimension]
+            keys.append(f"e.{id_column}")
+            names.append((len(keys) - 1, f"e.{name_column}"))
+        elif dimension == "media":
+            keys.append("e.media_type || '-' || e.media_id")
+            names.append((len(keys) - 1, "e.media_name"))
+        elif dimension == "screen_group":
+            through = Screen.groups.through._meta.db_table
+            joins = (
+                f" LEFT JOIN {through} sgm ON sgm.screen_id = e.screen_id"
+                f" LEFT JOIN {ScreenGroup._meta.db_table} sg ON sg.id = sgm.screengroup_id"
+            )
+            keys.append("sg.id")
+            names.append((len(keys) - 1, "sg.name"))
+        else:
+            keys.append(
+                {
+                    "date": "e.local::date",
+                    "hour": "extract(hour FROM e.local)::int",
+                    "weekday": "extract(isodow FROM e.local)::int",
+                }[dimension]
+            )
+    source, params = _source_sql(query, group_by)
+    inner_select = [f"{key} AS k{i}" for i, key in enumerate(keys)]
+    inner_select += [f"max({name}) AS n{i}" for i, name in names]
+    inner_select += ["sum(e.plays) AS plays", "sum(e.duration) AS duration"]
+    inner_group = [*(f"k{i}" for i in range(len(keys))), "e.screen_id"]
+    inner = f"SELECT {', '.join(inner_select)} FROM ({source}) e{joins} GROUP BY {', '.join(inner_group)}"
+    named = dict(names)
+    outer_select = []
+    for i in range(len(keys)):
+        outer_select.append(f"g.k{i}")
+        if i in named:
+            outer_select.append(f"max(g.n{i})")
+    outer_select += ["sum(g.plays)", "sum(g.duration)", "count(*)"]
+    sql = f"SELECT {', '.join(outer_select)} FROM ({inner}) g"
+    if keys:
+        order = ", ".join(f"g.k{i}" for i in range(len(keys)))
+        sql += f" GROUP BY {order} ORDER BY {order}"
     if limit is not None:
         sql += " LIMIT %s OFFSET %s"
-        params += [limit, offset]
+        params = [*params, limit, offset]
     return sql, params
 
 

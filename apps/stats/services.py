@@ -59,6 +59,20 @@ WITH incoming AS (
         total_duration = stats_hourlyplays.total_duration + EXCLUDED.total_duration,
         screen_name = EXCLUDED.screen_name, place_id = EXCLUDED.place_id, place_name = EXCLUDED.place_name,
         timezone = EXCLUDED.timezone, ad_name = EXCLUDED.ad_name, media_name = EXCLUDED.media_name
+), daily AS (
+    INSERT INTO stats_dailyscreenplays (
+        fleet_id, day, timezone, starts_at, ends_at, screen_id, screen_name, place_id, place_name, plays,
+        total_duration
+    )
+    SELECT fleet_id, day, timezone, day::timestamp AT TIME ZONE timezone, (day + 1)::timestamp AT TIME ZONE timezone,
+           screen_id, max(screen_name), max(place_id), max(place_name), count(*), sum(duration)
+    FROM (SELECT *, timezone(timezone, started_at)::date AS day FROM inserted) AS local
+    GROUP BY fleet_id, day, timezone, screen_id
+    ORDER BY 2, 6
+    ON CONFLICT (fleet_id, day, screen_id, timezone) DO UPDATE SET
+        plays = stats_dailyscreenplays.plays + EXCLUDED.plays,
+        total_duration = stats_dailyscreenplays.total_duration + EXCLUDED.total_duration,
+        screen_name = EXCLUDED.screen_name, place_id = EXCLUDED.place_id, place_name = EXCLUDED.place_name
 )
 SELECT count(*) FROM inserted
 """
@@ -72,6 +86,16 @@ SELECT fleet_id, date_trunc('hour', started_at, 'UTC'), screen_id, max(screen_na
        max(timezone), ad_id, max(ad_name), media_id, max(media_type), max(media_name), count(*), sum(duration)
 FROM stats_playevent
 GROUP BY fleet_id, date_trunc('hour', started_at, 'UTC'), screen_id, ad_id, media_id
+"""
+
+DAILY_REBUILD_SQL = """
+INSERT INTO stats_dailyscreenplays (
+    fleet_id, day, timezone, starts_at, ends_at, screen_id, screen_name, place_id, place_name, plays, total_duration
+)
+SELECT fleet_id, day, timezone, day::timestamp AT TIME ZONE timezone, (day + 1)::timestamp AT TIME ZONE timezone,
+       screen_id, max(screen_name), max(place_id), max(place_name), count(*), sum(duration)
+FROM (SELECT *, timezone(timezone, started_at)::date AS day FROM stats_playevent) AS local
+GROUP BY fleet_id, day, timezone, screen_id
 """
 
 
@@ -191,12 +215,15 @@ def play_events_ingest(*, device: Device, events: list[dict]) -> int:
 
 
 def rollup_rebuild() -> None:
-    """Recompute the hourly rollup from the raw events (PostgreSQL; after a restore or a migration)."""
+    """Recompute the hourly and daily rollups from the raw events (PostgreSQL; after a migration or a
+    restore). Raw partitions already dropped by the retention are no longer counted."""
     if not partitions.is_partitioned():
         return
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM stats_hourlyplays")
         cursor.execute(ROLLUP_REBUILD_SQL)
+        cursor.execute("DELETE FROM stats_dailyscreenplays")
+        cursor.execute(DAILY_REBUILD_SQL)
 
 
 def stats_storage_maintain(*, today=None) -> dict:

@@ -343,3 +343,29 @@ def test_the_range_is_checked_not_trusted(api, hall_events):
     ).json()
     assert len(body["results"]) == 6
     assert all(late <= datetime.fromisoformat(row["started_at"]) < late + timedelta(hours=1) for row in body["results"])
+
+
+@pytest.mark.parametrize("cut_hours", [(0, 72), (1, 70), (7, 55), (23, 49), (13, 14)])
+def test_every_way_to_read_the_aggregates_agrees(api, fleet, make_screen, make_media, cut_hours):
+    """Whole days of the screens' timezones (daily rollup), the hours of cut days (hourly rollup) and raw
+    rows (a range cut inside an hour) give the same groups as counting the events themselves."""
+    media = make_media(fleet)
+    players = [Player(make_screen(fleet, zone, timezone=zone)) for zone in ("Europe/Paris", "Asia/Tokyo", "UTC")]
+    start = DAY - timedelta(days=1)
+    for index, player in enumerate(players):
+        batch = [event(media, start + timedelta(minutes=37 * i + index)) for i in range(110)]
+        assert player.post(batch).json()["stored"] == 110
+    since, until = start + timedelta(hours=cut_hours[0]), start + timedelta(hours=cut_hours[1])
+    expected = Counter()
+    for row in PlayEvent.objects.filter(started_at__gte=since, started_at__lt=until):
+        local = row.started_at.astimezone(zoneinfo.ZoneInfo(row.timezone))
+        expected[(row.screen_name, local.date().isoformat(), local.isoweekday())] += 1
+    for shift in (timedelta(0), timedelta(microseconds=1)):  # the second cuts inside an hour: raw rows
+        params = {"started_at__gte": (since - shift).isoformat(), "started_at__lt": until.isoformat()}
+        rows = api.get(f"{STATS}/aggregates/", {**params, "group_by": "screen,date,weekday"}).json()["results"]
+        assert Counter({(r["screen_name"], r["date"], r["weekday"]): r["count"] for r in rows}) == expected
+        for player in players:  # a tz equal to the screen's own reads the hourly rollup: same answer
+            one = {**params, "group_by": "date", "screen": str(player.screen.pk), "tz": player.screen.timezone}
+            rows = api.get(f"{STATS}/aggregates/", one).json()["results"]
+            mine = {k[1]: n for k, n in expected.items() if k[0] == player.screen.name}
+            assert {r["date"]: r["count"] for r in rows} == mine

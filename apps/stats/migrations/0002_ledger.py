@@ -55,9 +55,9 @@ def copy_legacy(apps, schema_editor):
             batch = []
     PlayEvent.objects.bulk_create(batch, ignore_conflicts=True)
     if schema_editor.connection.vendor == "postgresql":
-        from apps.stats.services import rollup_rebuild
+        from apps.stats.services import ROLLUP_REBUILD_SQL
 
-        rollup_rebuild()
+        schema_editor.execute(ROLLUP_REBUILD_SQL)
 
 
 class Migration(migrations.Migration):
