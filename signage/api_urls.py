@@ -14,6 +14,7 @@ from apps.devices.remote import AdRemoteCallUrlsView, ScreenRemoteUrlView
 from apps.media.api.views import MediaViewSet
 from apps.places.api.views import PlaceViewSet
 from apps.screens.api.views import ScreenGroupViewSet, ScreenTypeViewSet, ScreenViewSet
+from apps.stats.api.uptime import DeviceOfflineRangesView, DeviceUptimeView, FleetUptimeView
 
 
 class Router(DefaultRouter):
@@ -37,9 +38,16 @@ UUID = r"[0-9a-fA-F-]{32,36}"
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
+    path("uptime/", FleetUptimeView.as_view(), name="uptime"),
     # Views of higher apps on lower apps' resources, composed here so that no app imports one above it.
     re_path(rf"^screens/(?P<pk>{UUID})/loop/$", ScreenLoopView.as_view(), name="screen-loop"),
     re_path(rf"^screens/(?P<pk>{UUID})/remote_url/$", ScreenRemoteUrlView.as_view(), name="screen-remote-url"),
+    re_path(r"^devices/(?P<pk>[0-9]{1,18})/uptime/$", DeviceUptimeView.as_view(), name="device-uptime"),
+    re_path(
+        r"^devices/(?P<pk>[0-9]{1,18})/offline_ranges/$",
+        DeviceOfflineRangesView.as_view(),
+        name="device-offline-ranges",
+    ),
     re_path(rf"^ads/(?P<pk>{UUID})/remote_call_urls/$", AdRemoteCallUrlsView.as_view(), name="ad-remote-call-urls"),
     *router.urls,
 ]

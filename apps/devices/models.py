@@ -165,3 +165,26 @@ class TelemetrySample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} of {self.device_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DeviceConnectivity(models.Model):
+    """A change of a player's online state (reference 004 "Uptime"): kept, so that uptime, downtime and
+    offline ranges can be computed for any period. Written only by `connectivity_record`."""
+
+    fleet_lookup = "fleet"
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="connectivity")
+    fleet = models.ForeignKey(Fleet, null=True, on_delete=models.CASCADE, related_name="+")
+    online = models.BooleanField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["device", "at", "id"]
+        verbose_name_plural = "device connectivity"
+        indexes = [
+            models.Index(fields=["device", "at"], name="devices_connectivity_at"),
+            models.Index(fields=["fleet", "at"], name="devices_connectivity_fleet"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {'online' if self.online else 'offline'} at {self.at:%Y-%m-%d %H:%M:%S}"

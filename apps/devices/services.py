@@ -26,6 +26,7 @@ from .models import (
     CommandType,
     Device,
     DeviceCommand,
+    DeviceConnectivity,
     new_device_token,
     token_hash,
 )
@@ -296,6 +297,22 @@ def device_needs_media(device: Device, media_id: int) -> bool:
 FLUSH_BATCH = 5000  # devices per UPDATE statement
 
 
+def connectivity_record(*, online: bool, at: dict) -> int:
+    """The one place where players' online/offline changes are kept (device id -> when), for uptime and
+    offline ranges. Called where the state flips: `devices_record_seen` (back online, also from the lean
+    path's flush) and `devices_mark_offline`. One query for the fleets, one INSERT."""
+    if not at:
+        return 0
+    fleets = dict(Device.objects.filter(pk__in=list(at)).values_list("pk", "fleet_id"))
+    changes = [
+        DeviceConnectivity(device_id=pk, fleet_id=fleets[pk], online=online, at=moment)
+        for pk, moment in sorted(at.items())
+        if pk in fleets
+    ]
+    DeviceConnectivity.objects.bulk_create(changes)
+    return len(changes)
+
+
 def devices_record_seen(*, seen: dict, telemetry: dict) -> list:
     """The one place where devices are recorded as seen (device id -> aware datetime) with the telemetry
     they reported (device id -> {field: value}, only the fields sent), and where devices come back
@@ -313,6 +330,8 @@ def devices_record_seen(*, seen: dict, telemetry: dict) -> list:
             dark = {screen_id for _, screen_id, _, screen_online in rows if screen_id and not screen_online}
             if dark:
                 screens_set_online(screen_ids=dark, online=True, at=max(seen[pk] for pk in seen if pk in batch))
+            if back:
+                connectivity_record(online=True, at={pk: seen[pk] for pk in back})
             came_online += back
     # The telemetry history: a few rows, only for values that changed (see telemetry.telemetry_record).
     telemetry_record(
@@ -398,9 +417,11 @@ def devices_mark_offline() -> tuple[int, int]:
             no_fleet = Q(fleet__isnull=True) if interval == 60 else Q(pk__in=[])
             silent = Device.objects.filter(Q(fleet__heartbeat_interval=interval) | no_fleet, online=True)
             late_ones = silent.filter(last_seen_at__lt=late).order_by("pk").select_for_update(of=("self",))
-            rows = list(late_ones.values_list("pk", "token_hash"))
-            flipped += Device.objects.filter(pk__in=[pk for pk, _ in rows]).update(online=False)
-            lean.forget([hashed for _, hashed in rows])  # their next heartbeat goes the full way: back online
+            rows = list(late_ones.values_list("pk", "token_hash", "last_seen_at"))
+            flipped += Device.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(online=False)
+            lean.forget([hashed for _, hashed, _ in rows])  # their next heartbeat goes the full way: back online
+            # Offline from the last sign of life, not from the moment the silence was noticed.
+            connectivity_record(online=False, at={pk: last_seen or now for pk, _, last_seen in rows})
         dark = Screen.objects.filter(online=True).exclude(players__online=True).values("pk")
         screens = screens_set_online(screen_ids=dark, online=False, at=now)
     return flipped, screens
