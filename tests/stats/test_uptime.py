@@ -24,6 +24,14 @@ def hours(n):
     return timedelta(hours=n)
 
 
+@pytest.fixture(autouse=True)
+def _now():
+    """NOW is when the test starts (the suite may have run for minutes before)."""
+    global NOW, WINDOW
+    NOW = timezone.now().replace(microsecond=0)
+    WINDOW = {"since": (NOW - hours(8)).isoformat(), "until": (NOW - hours(1)).isoformat()}
+
+
 def at(player, changes):
     """Give a player a history: registered 10 hours ago, then (hours ago, online) changes."""
     Device.objects.filter(pk=player.device.pk).update(created=NOW - hours(10))
