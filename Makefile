@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint schema bench loadtest worker beat clean
+.PHONY: install run test lint schema bench bench-alerts loadtest worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: install
 # a few minutes. LOADTEST_ARGS="--screens 60000 --interval 60 --duration 180" for the full fleet.
 loadtest: install
 	$(BIN)/python bench/fleet.py $(LOADTEST_ARGS)
+
+# One alert evaluation pass (10,000 players, 20 rules) against the raw SQL of its conditions (PostgreSQL).
+bench-alerts: install
+	$(BIN)/python bench/alerts.py $(BENCH_ARGS)
 
 worker: install
 	$(BIN)/celery -A signage worker --loglevel=info

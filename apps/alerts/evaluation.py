@@ -12,7 +12,7 @@ from apps.devices.models import Device, DeviceCommand
 from apps.screens.hours import is_open
 from apps.screens.models import Screen
 
-from .models import AlertDevice, AlertRule
+from .models import AlertRule
 from .rules import parse_version, semver_matches
 
 LOOKUPS = {">": "gt", "<": "lt", ">=": "gte", "<=": "lte", "=": "exact"}
@@ -115,23 +115,24 @@ def _screen_is_open(row: tuple, now: datetime) -> bool:
     return bool(active) and is_open(hours or {}, local.isoweekday(), local.time())
 
 
-def rule_outcome(rule: AlertRule, now: datetime, open_alert_id: int | None) -> Outcome:
-    """How many devices the rule watches and which match now. Devices snoozed on the rule's open alert
+def rule_outcome(rule: AlertRule, now: datetime, snoozed: set[int] | frozenset = frozenset()) -> Outcome:
+    """How many devices the rule watches and which match now. Devices `snoozed` on the rule's open alert
     neither count nor notify."""
     devices = filtered_devices(rule)
     filtered = devices.count()
     if not filtered:
         return Outcome(filtered=0)
     matched = matching_devices(rule, devices, now)
-    if open_alert_id is not None:
-        snoozed = AlertDevice.objects.filter(alert_id=open_alert_id, snoozed_until__gt=now).values("device_id")
-        matched = matched.exclude(pk__in=snoozed)
     if "SCREEN_OPEN" not in rule.conditions:
-        return Outcome(filtered=filtered, matched=list(matched.order_by("pk").values_list("pk", flat=True)))
+        ids = matched.order_by("pk").values_list("pk", flat=True)
+        return Outcome(filtered=filtered, matched=[pk for pk in ids if pk not in snoozed])
     # Opening hours are weekly ranges in each screen's time zone: judged here, on the matched rows, read
     # in the same query.
     wanted = rule.conditions["SCREEN_OPEN"]
     rows = matched.order_by("pk").values_list(
         "pk", "screen__active", "screen__opening_hours", "screen__timezone", "fleet__timezone"
     )
-    return Outcome(filtered=filtered, matched=[row[0] for row in rows if _screen_is_open(row[1:], now) == wanted])
+    return Outcome(
+        filtered=filtered,
+        matched=[row[0] for row in rows if row[0] not in snoozed and _screen_is_open(row[1:], now) == wanted],
+    )

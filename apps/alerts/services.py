@@ -95,8 +95,18 @@ def alert_rule_evaluate(*, rule_id: int, now: datetime | None = None) -> Alert |
         if rule.alert_type == AlertType.SHARE_OF_VOICE:
             alert = _sync_share_of_voice(rule, open_alert, now)
         else:
-            outcome = rule_outcome(rule, now, open_alert.pk if open_alert else None)
-            alert = _sync_devices(rule, open_alert, outcome, now)
+            # The open alert's devices, read once: snoozed ones are left out of the outcome, and the rest
+            # tell what changed.
+            on_alert = list(
+                AlertDevice.objects.filter(alert=open_alert).values_list(
+                    "device_id", "assigned_by_hand", "snoozed_until"
+                )
+                if open_alert
+                else []
+            )
+            snoozed = {device_id for device_id, _, until in on_alert if until and until > now}
+            outcome = rule_outcome(rule, now, snoozed)
+            alert = _sync_devices(rule, open_alert, outcome, now, on_alert, snoozed)
         AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now)
     return alert
 
@@ -116,7 +126,9 @@ def _open(rule: AlertRule, now: datetime, details: dict | None = None) -> Alert:
         return Alert.objects.get(rule=rule, resolved_at__isnull=True)
 
 
-def _sync_devices(rule: AlertRule, alert: Alert | None, outcome: Outcome, now: datetime) -> Alert | None:
+def _sync_devices(
+    rule: AlertRule, alert: Alert | None, outcome: Outcome, now: datetime, on_alert: list, snoozed: set[int]
+) -> Alert | None:
     percentage = (rule.threshold or {}).get("percentage", 0)
     if not outcome.crosses(percentage):
         if alert is not None:
@@ -130,8 +142,7 @@ def _sync_devices(rule: AlertRule, alert: Alert | None, outcome: Outcome, now: d
         )
         _notify(alert, NotificationEvent.OPENED, now, added=sorted(matched))
         return alert
-    current = dict(AlertDevice.objects.filter(alert=alert).values_list("device_id", "assigned_by_hand"))
-    snoozed = set(AlertDevice.objects.filter(alert=alert, snoozed_until__gt=now).values_list("device_id", flat=True))
+    current = {device_id: by_hand for device_id, by_hand, _ in on_alert}
     added = sorted(matched - current.keys())
     # Devices that stopped matching leave the alert, unless assigned by hand or snoozed (a snoozed device is
     # left out of `matched`, not cured).

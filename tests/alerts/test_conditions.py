@@ -14,7 +14,7 @@ from .conftest import ago
 
 
 def matched(rule, now=None):
-    return set(rule_outcome(rule, now or timezone.now(), None).matched)
+    return set(rule_outcome(rule, now or timezone.now()).matched)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_filter_selects_the_devices_watched(fleet, make_screen, make_device, mak
     ]
     for rule_filter, expected in cases:
         rule = make_rule(fleet, conditions, filter=rule_filter)
-        outcome = rule_outcome(rule, timezone.now(), None)
+        outcome = rule_outcome(rule, timezone.now())
         assert set(outcome.matched) == expected, rule_filter
         assert outcome.filtered == len(expected), rule_filter
 

@@ -65,7 +65,7 @@ def test_one_evaluation_costs_the_same_queries_at_100_and_1000_players(screen, m
     resolving, alert = _queries(rule.pk)
     assert alert is None
     # The same numbers at both sizes (pinned): opening with its notifications, a steady run, a resolution.
-    assert (opening, steady, resolving) == (16, 11, 13)
+    assert (opening, steady, resolving) == (16, 10, 14)
 
 
 @pytest.mark.django_db(transaction=True)
