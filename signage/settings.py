@@ -32,6 +32,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "unfold",  # the console's theme: before django.contrib.admin, whose templates it replaces
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "auditlog",
     # Project apps, in dependency order (SPEC section 2): an app never imports from one below it here.
     "apps.accounts",
     "apps.places",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "apps.alerts",
     "apps.stats",
     "apps.player",
+    "apps.console",  # the operator console's dashboard, navigation and home page: reads every app
 ]
 
 MIDDLEWARE = [
@@ -66,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "signage.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "signage.api.ratelimit.RateLimitHeadersMiddleware",
@@ -165,8 +169,46 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_without_traceback": {"()": "signage.logs.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django gives its loggers a handler of their own that also propagates to the root: each line
+        # would be printed twice. The root prints them, once.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"handlers": [], "propagate": True, "filters": ["forbidden_without_traceback"]},
+    },
+}
+
+# --- Console ----------------------------------------------------------------------------------------
+
+# The sidebar of the console, by domain: (section, icon, model labels). A model that is not registered in
+# the admin or that the user may not view is left out, so later apps just add their labels here.
+SIGNAGE_CONSOLE_NAVIGATION = [
+    ("Screens", "tv", ["screens.screen", "screens.screengroup", "screens.screentype", "places.place"]),
+    ("Content", "perm_media", ["media.media"]),
+    ("Campaigns", "campaign", ["ads.ad", "ads.broadcast", "ads.quotaoverflow"]),
+    ("Players", "cast", ["devices.device"]),
+    ("Alerts", "notifications", ["alerts.alert", "alerts.alertrule"]),
+    ("Statistics", "bar_chart", ["stats.playevent"]),
+    ("Accounts", "group", ["accounts.fleet", "accounts.membership", "accounts.advertisertype", "auth.user",
+                           "auth.group", "oauth2_provider.application"]),
+    ("History", "history", ["auditlog.logentry"]),
+]  # fmt: skip
+# Extra dashboard panels: dotted paths of callables `(request, fleets) -> dict` that apps to the right of
+# the console's own data provide ("title" and "rows" [(label, value)], or "chart" {"labels", "values"}).
+SIGNAGE_DASHBOARD_PANELS: list[str] = []
+# The dashboard's chart: plays per day once statistics provide it; screens heard from per hour meanwhile.
+SIGNAGE_DASHBOARD_CHART = ""
+
+UNFOLD = {
+    "SITE_TITLE": "Signage console",
+    "SITE_HEADER": "Signage",
+    "SITE_SUBHEADER": "Digital signage back office",
+    "SITE_URL": "/",
+    "SITE_SYMBOL": "tv",
+    "DASHBOARD_CALLBACK": "apps.console.dashboard.dashboard",
+    "SIDEBAR": {"show_search": True, "show_all_applications": True, "navigation": "apps.console.navigation.navigation"},
 }
 
 # --- API ---------------------------------------------------------------------------------------------

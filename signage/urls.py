@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -5,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider.views import TokenView
 
 from apps.accounts.api.auth_views import ObtainJSONWebToken, RefreshJSONWebToken
+from apps.console.views import home
 from apps.devices import protocol
 from apps.devices.remote import remote_call, remote_screen
 from apps.devices.views import pair
@@ -12,6 +15,7 @@ from apps.stats.protocol import StatsView
 from signage.api.ratelimit import rate_limited
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -43,6 +47,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# Uploaded media under DEBUG (`make run`); in production the web server or the storage serves MEDIA_URL
+# (README, "Media files"). `static()` adds nothing when DEBUG is off.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "signage.api.exceptions.handler404"
 handler500 = "signage.api.exceptions.handler500"

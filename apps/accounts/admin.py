@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.db.models import Count
+from unfold.admin import ModelAdmin, TabularInline
 
 from .admin_scoping import FleetScopedAdminMixin
 from .models import AdvertiserType, Fleet, Membership
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -13,7 +14,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Fleet)
-class FleetAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class FleetAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["name", "timezone", "share_of_voice", "has_external_storage", "max_screens", "member_count"]
     list_filter = ["share_of_voice", "timezone"]
     search_fields = ["name"]
@@ -33,7 +34,7 @@ class FleetAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["user", "fleet", "role", "advertiser_type", "created"]
     list_filter = ["role", ("fleet", admin.RelatedOnlyFieldListFilter), "advertiser_type"]
     search_fields = ["user__username", "user__email", "fleet__name"]
@@ -42,6 +43,6 @@ class MembershipAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AdvertiserType)
-class AdvertiserTypeAdmin(admin.ModelAdmin):
+class AdvertiserTypeAdmin(ModelAdmin):
     list_display = ["id", "name"]
     search_fields = ["name"]

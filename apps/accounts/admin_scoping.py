@@ -9,10 +9,11 @@
   refuses, the transaction is rolled back and the form is shown again with the refusal next to the field.
 """
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 
 from . import permissions, scoping
@@ -217,3 +218,43 @@ class ServiceAdminMixin(FleetScopedAdminMixin):
         except Refused as refused:
             self.message_user(request, refused.text, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+# --- history ---------------------------------------------------------------------------------------------
+
+
+class HistoryAdminMixin:
+    """A "History of changes" section on the change page: who changed what, when, through which door
+    (django-auditlog's entries for the object, newest first)."""
+
+    history_limit = 20
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "change_history"] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "change_history"]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+        return [*fieldsets, ("History of changes", {"fields": ["change_history"]})] if obj is not None else fieldsets
+
+    @admin.display(description="Changes")
+    def change_history(self, obj):
+        from auditlog.models import LogEntry
+
+        entries = LogEntry.objects.get_for_object(obj).select_related("actor").order_by("-timestamp")
+        return render_to_string(
+            "admin/signage/change_history.html",
+            {"entries": list(entries[: self.history_limit]), "zone": _zone_of(obj)},
+        )
+
+
+def _zone_of(obj) -> str:
+    from .models import Fleet
+
+    fleet_id = scoping.fleet_of(obj)
+    if fleet_id is None:
+        return "UTC"
+    return Fleet.objects.filter(pk=fleet_id).values_list("timezone", flat=True).first() or "UTC"

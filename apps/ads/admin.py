@@ -1,8 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
+from unfold.admin import ModelAdmin, StackedInline
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin, ServiceAdminMixin, form_values, scoped_choices
+from apps.accounts.admin_scoping import (
+    FleetScopedAdminMixin,
+    HistoryAdminMixin,
+    ServiceAdminMixin,
+    form_values,
+    scoped_choices,
+)
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen
 
@@ -62,7 +69,7 @@ def _with_screen_choices(form_class, request, admin):
     return type(form_class.__name__, (form_class,), {"screen_choices": screens})
 
 
-class BroadcastInline(FleetScopedAdminMixin, admin.TabularInline):
+class BroadcastInline(FleetScopedAdminMixin, StackedInline):
     model = Broadcast
     form = BroadcastForm
     extra = 0
@@ -79,7 +86,7 @@ class BroadcastInline(FleetScopedAdminMixin, admin.TabularInline):
 
 
 @admin.register(Ad)
-class AdAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_display = [
         "name",
         "fleet",
@@ -156,7 +163,7 @@ class BroadcastAdminForm(BroadcastForm):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class BroadcastAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     form = BroadcastAdminForm
     list_display = ["id", "ad", "media", "order"]
     list_select_related = ["ad", "media"]
@@ -165,7 +172,8 @@ class BroadcastAdmin(ServiceAdminMixin, admin.ModelAdmin):
     fields = ["ad", "order", "media", "screen_list", "display_periods", "screens_loop_indexes"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["ad"] if obj is not None else []
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "ad"] if obj is not None else fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return _with_screen_choices(super().get_form(request, obj, change=change, **kwargs), request, self)
@@ -184,7 +192,7 @@ class BroadcastAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(QuotaOverflow)
-class QuotaOverflowAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class QuotaOverflowAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["ad", "screen", "date", "duration", "quota", "detected_at"]
     list_select_related = ["ad", "screen"]
     list_filter = [("ad__fleet", admin.RelatedOnlyFieldListFilter)]

@@ -69,6 +69,7 @@ class Ad(models.Model):
     modified = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "campaign"  # "Ad" in the API's paths (reference 000); a campaign to the people
         ordering = ["-campaign_startdate", "name", "id"]
         indexes = [models.Index(fields=["fleet", "campaign_startdate", "campaign_enddate"])]
 
@@ -129,6 +130,7 @@ class QuotaOverflow(models.Model):
     detected_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "quota overflow"
         ordering = ["-detected_at", "date"]
 
     def __str__(self) -> str:

@@ -2,16 +2,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from unfold.admin import ModelAdmin, TabularInline
 
 from apps.accounts import permissions, scoping
-from apps.accounts.admin_scoping import Refused, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import HistoryAdminMixin, Refused, ServiceAdminMixin, form_values
 
 from .models import CommandType, Device, DeviceCommand
 from .pairing import PairingThrottled, pair_with_code
 from .services import command_create, device_update
 
 
-class CommandInline(admin.TabularInline):
+class CommandInline(TabularInline):
     model = DeviceCommand
     extra = 0
     fields = ["type", "payload", "created_at", "delivered_at", "succeeded_at", "failed_at", "result"]
@@ -46,7 +47,7 @@ class DeviceForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     form = DeviceForm
     refusal_fields = {"pairing_code": "code"}
     list_display = ["__str__", "uuid", "fleet", "screen", "status", "last_seen_at", "app_version", "storage_free_mb",

@@ -3,6 +3,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from signage.audit import record_principal
+
 from . import lean
 from .models import Device, token_hash
 
@@ -35,6 +37,7 @@ class DeviceAuthentication(BaseAuthentication):
         if device is None:
             raise exceptions.AuthenticationFailed("Invalid device token.", code="invalid_device_token")
         device.lean_generation = generation
+        record_principal(device=device.uuid)
         return AnonymousUser(), device
 
     def authenticate_header(self, request):

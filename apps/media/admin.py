@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
-from apps.accounts.admin_scoping import ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import HistoryAdminMixin, ServiceAdminMixin, form_values
 
 from . import services
 from .models import Media
@@ -47,7 +48,7 @@ class RefreshFilter(admin.SimpleListFilter):
 
 
 @admin.register(Media)
-class MediaAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_display = ["preview", "name", "public_id", "type", "fleet", "size", "play_duration", "refresh_status"]
     list_display_links = ["preview", "name"]
     list_filter = ["type", ("fleet", admin.RelatedOnlyFieldListFilter), RefreshFilter, "folder"]
@@ -94,7 +95,7 @@ class MediaAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else [*self.readonly_fields, "fleet", "author"]
+        return [] if obj is None else [*super().get_readonly_fields(request, obj), "fleet", "author"]
 
     def service_save(self, request, obj, form, change):
         data = form.cleaned_data

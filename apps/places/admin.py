@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.db.models import Count
+from unfold.admin import ModelAdmin
 
-from apps.accounts.admin_scoping import Refused, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import HistoryAdminMixin, Refused, ServiceAdminMixin, form_values
 
 from .models import Place
 from .services import PlaceDuplicate, place_create, place_delete, place_update
@@ -21,7 +22,7 @@ class PublicFilter(admin.SimpleListFilter):
 
 
 @admin.register(Place)
-class PlaceAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class PlaceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_display = ["name", "full_address", "city", "country", "exclusive_fleet", "screen_count"]
     list_filter = [PublicFilter, "city", "country", ("exclusive_fleet", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "full_address", "city", "postalcode", "google_place_id", "private_fleet_key"]

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from unfold.admin import ModelAdmin
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin, Refused, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import (
+    FleetScopedAdminMixin,
+    HistoryAdminMixin,
+    Refused,
+    ServiceAdminMixin,
+    form_values,
+)
 
 from .models import Screen, ScreenGroup, ScreenType
 from .services import screen_create, screen_update
@@ -9,7 +16,7 @@ from .widgets import AllocatedTimesField, WeekHoursField
 
 
 @admin.register(Screen)
-class ScreenAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_display = ["name", "fleet", "city", "screen_type", "active", "online", "online_modified_date", "last_seen_at"]
     list_filter = [
         "active",
@@ -106,7 +113,7 @@ class ScreenAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ScreenGroup)
-class ScreenGroupAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class ScreenGroupAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["name", "fleet", "screen_count"]
     list_filter = [("fleet", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
@@ -121,7 +128,7 @@ class ScreenGroupAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ScreenType)
-class ScreenTypeAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class ScreenTypeAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["name", "fleet", "width", "height", "orientation"]
     list_filter = [("fleet", admin.RelatedOnlyFieldListFilter), "orientation"]
     search_fields = ["name"]

@@ -14,6 +14,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from signage.audit import record_principal
+
 
 class TokenAuthentication(BaseAuthentication):
     keywords = (b"jwt", b"bearer")
@@ -44,6 +46,7 @@ class TokenAuthentication(BaseAuthentication):
             user = self.jwt.get_user(validated)
         except (InvalidToken, TokenError, exceptions.AuthenticationFailed):
             raise exceptions.AuthenticationFailed("Invalid or expired token.", code="token_not_valid") from None
+        record_principal(user)
         return user, validated
 
     def _authenticate_oauth2(self, raw: str):
@@ -59,6 +62,7 @@ class TokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "This token's application has no active owner.", code="token_not_valid"
             )
+        record_principal(user, application=token.application.name if token.application else None)
         return user, token
 
 
