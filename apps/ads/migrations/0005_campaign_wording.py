@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ads', '0002_ad_emergency'),
+        ('ads', '0004_ad_adupdater_state'),
     ]
 
     operations = [
