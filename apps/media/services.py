@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import ProtectedError, Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, ImageOps
@@ -399,9 +400,9 @@ def media_refresh_due(*, limit: int = 500) -> list[int]:
 def media_transform(*, media: Media, x: int, y: int, width: int, height: int, rotation: float = 0) -> Media:
     """Crop a picture to the frame whose top-left corner is (x, y), then rotate it clockwise by
     `rotation` degrees. Same media id; new file, checksum and dimensions."""
+    media = _locked(media)
     if media.type != MediaType.PICTURE:
         raise ValidationError(f"Only pictures can be transformed; this media is a {media.type}.", code="invalid")
-    media = Media.objects.select_for_update().get(pk=media.pk)
     with media.file.open("rb") as source, Image.open(source) as original:
         image = ImageOps.exif_transpose(original)
         image_format = original.format or "PNG"
@@ -455,8 +456,20 @@ def fleet_external_storage(fleet: Fleet):
     return storages.create_storage(fleet.external_storage)
 
 
+def _locked(media: Media) -> Media:
+    """The media's row, locked until the transaction ends, as it is now: a transform, a share or a
+    deletion of one media runs after the other, never on a file the other has just replaced or
+    removed. Gone meanwhile: a 404, as if it had been gone before the request."""
+    locked = Media.objects.select_for_update().select_related("fleet").filter(pk=media.pk).first()
+    if locked is None:
+        raise Http404
+    return locked
+
+
+@transaction.atomic
 def media_share_external(*, media: Media, folder: str = "") -> Media:
     """Copy the media's file into its fleet's external storage, under `folder`."""
+    media = _locked(media)
     storage = fleet_external_storage(media.fleet)
     folder = clean_folder(folder)
     extension = media.file.name.rsplit(".", 1)[-1]
@@ -485,6 +498,7 @@ def media_update(*, media: Media, values: dict) -> Media:
 @transaction.atomic
 def media_delete(*, media: Media) -> None:
     """Delete a media and its files; refused while a broadcast shows it (its foreign key protects it)."""
+    media = _locked(media)
     files = [media.file.name, media.thumbnail.name]
     try:
         media.delete()

@@ -117,3 +117,24 @@ def test_a_big_screen_patch_is_a_413_and_changes_nothing(api, fleet, make_screen
     assert response.json() == {"detail": "The request body is larger than 10000 bytes.", "code": "request_too_large"}
     screen.refresh_from_db()
     assert screen.name == "Lobby"
+
+
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        ("ads", "status"),
+        ("ads", "campaign_type"),
+        ("ads", "multimedia_type"),
+        ("ads", "author_origin"),
+        ("screen_types", "orientation"),
+        ("screen_groups", "name"),
+        ("places", "city"),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_on_every_endpoint_the_campaign_found(api, fleet, path, field):
+    before = api.get(f"{H}/{path}/").json()["count"]
+    body = json.dumps({"name": "X", field: "\udfff"})
+    response = raw(api, "post", f"{H}/{path}/", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert api.get(f"{H}/{path}/").json()["count"] == before
