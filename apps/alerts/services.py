@@ -88,7 +88,12 @@ def alert_rule_evaluate(*, rule_id: int, now: datetime | None = None) -> Alert |
     still race. Returns the rule's open alert afterwards (None when there is none)."""
     now = now or timezone.now()
     with transaction.atomic():
-        rule = AlertRule.objects.select_for_update(skip_locked=True).filter(pk=rule_id).select_related("fleet").first()
+        rule = (
+            AlertRule.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=rule_id)
+            .select_related("fleet")
+            .first()
+        )
         if rule is None:
             return False
         open_alert = Alert.objects.filter(rule=rule, resolved_at__isnull=True).first()

@@ -192,3 +192,36 @@ def test_webhook_to_a_private_address_is_refused_by_default(fleet, screen, make_
         alert = alert_rule_evaluate(rule_id=rule.pk)
     notification = AlertNotification.objects.get(alert=alert)
     assert notification.sent_at is None and "non-public" in notification.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_send_each_message_once(fleet, screen, make_device, make_rule, make_member, smtp):
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (CI runs this on PostgreSQL)")
+    for index in range(8):
+        make_member(fleet, "technician", email=f"tech{index}@example.com")
+    make_device(screen, temperature=90)
+    rule = make_rule(fleet, {"TEMPERATURE": [">", 70]}, action={"roles": ["technician"]})
+    alert_rule_evaluate(rule_id=rule.pk)  # committed: the after-commit send ran here too (eager tasks)
+    AlertNotification.objects.update(sent_at=None, attempts=0)  # as if that send had not happened
+    smtp.messages.clear()
+    barrier, sent = threading.Barrier(2), []
+
+    def sender():
+        try:
+            barrier.wait()
+            sent.append(notifications_send())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(sent) == 8
+    assert sorted(message["To"] for message in smtp.messages) == sorted(f"tech{i}@example.com" for i in range(8))
