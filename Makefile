@@ -37,6 +37,7 @@ schema: install
 # Players' hot paths against the database's own limit, in one run (needs DATABASE_URL for PostgreSQL).
 bench: install
 	$(BIN)/python bench/device_protocol.py $(BENCH_ARGS)
+	$(BIN)/python bench/stats.py $(STATS_BENCH_ARGS)
 
 # N paired players against gunicorn + Celery on PostgreSQL and Redis (needs DATABASE_URL and REDIS_URL);
 # a few minutes. LOADTEST_ARGS="--screens 60000 --interval 60 --duration 180" for the full fleet.

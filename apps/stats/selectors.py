@@ -10,9 +10,9 @@ import base64
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from apps.accounts import scoping
@@ -238,10 +238,16 @@ def _source_sql(query: StatsQuery, group_by: list[str]) -> tuple[str, list]:
             f"FROM stats_hourlyplays WHERE {terms} AND hour >= %s AND hour < %s"
         )
         return sql, [query.tz, *params, query.since, query.until]
-    # Whole days of each screen's timezone from the daily rollup, and the hours of the days the range
-    # cuts (at most a day and a bit at each end) from the hourly one.
+    # Whole days of each screen's timezone from the daily rollup, and from the hourly one the hours of
+    # the days the range cuts: per timezone met in the range, before its first local midnight and after
+    # its last (whole UTC hours around them; the day test below keeps it exact).
     day_start = "(date_trunc('day', timezone(timezone, hour)) AT TIME ZONE timezone)"
     day_end = "((date_trunc('day', timezone(timezone, hour)) + interval '1 day') AT TIME ZONE timezone)"
+    edges, edge_params = [], []
+    for zone in _zones(query):
+        first, last = _midnights(zone, query.since, query.until)
+        edges.append("(timezone = %s AND (hour < %s OR hour >= %s))")
+        edge_params += [zone, first, last]
     sql = (
         f"SELECT {SOURCE_COLUMNS}, NULL::uuid AS ad_id, '' AS ad_name, '' AS media_type, 0 AS media_id, "
         "'' AS media_name, day::timestamp AS local, plays, total_duration AS duration "
@@ -250,11 +256,39 @@ def _source_sql(query: StatsQuery, group_by: list[str]) -> tuple[str, list]:
         "UNION ALL "
         f"SELECT {SOURCE_COLUMNS}, NULL::uuid, '', '', 0, '', timezone(timezone, hour), plays, total_duration "
         f"FROM stats_hourlyplays WHERE {terms} AND hour >= %s AND hour < %s "
-        "AND (hour < %s::timestamptz + interval '27 hours' OR hour >= %s::timestamptz - interval '27 hours') "
-        f"AND NOT ({day_start} >= %s AND {day_end} <= %s)"
+        f"AND ({' OR '.join(edges) or 'FALSE'}) AND NOT ({day_start} >= %s AND {day_end} <= %s)"
     )
     bounds = [query.since, query.until]
-    return sql, [*params, *bounds, *bounds, *params, *bounds, *bounds, *bounds]
+    return sql, [*params, *bounds, *bounds, *params, *bounds, *edge_params, *bounds]
+
+
+def _zones(query: StatsQuery) -> list[str]:
+    """The screens' timezones met in the range (from the daily rollup's key index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT timezone FROM stats_dailyscreenplays WHERE fleet_id = ANY(%s) "
+            "AND day >= %s::date - 1 AND day <= %s::date + 1",
+            [query.fleet_ids, query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date()],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _midnights(zone: str, since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The UTC hours around the first local midnight at or after `since` and the last at or before
+    `until` in `zone` (the first rounded up, the last down); the whole range when no day fits."""
+    tz = zoneinfo.ZoneInfo(zone)
+    local = since.astimezone(tz)
+    first = datetime.combine(local.date(), datetime.min.time(), tz)
+    if first < since:
+        first = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tz)
+    last = datetime.combine(until.astimezone(tz).date(), datetime.min.time(), tz)
+    first, last = first.astimezone(UTC), last.astimezone(UTC)
+    if first >= last:
+        return until, since  # no whole day: every hour of the range is an edge
+    up = first.replace(minute=0, second=0, microsecond=0)
+    if up < first:
+        up += timedelta(hours=1)
+    return up, last.replace(minute=0, second=0, microsecond=0)
 
 
 def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None, offset: int) -> tuple[str, list]:
@@ -286,6 +320,19 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
                 }[dimension]
             )
     source, params = _source_sql(query, group_by)
+    if "screen" in group_by and "screen_group" not in group_by:
+        # One screen per group: no distinct count to make, one aggregation.
+        select = []
+        for i, key in enumerate(keys):
+            select.append(key)
+            select += [f"max({name})" for j, name in names if j == i]
+        select += ["sum(e.plays)", "sum(e.duration)", "1"]
+        order = ", ".join(keys)
+        sql = f"SELECT {', '.join(select)} FROM ({source}) e GROUP BY {order} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT %s OFFSET %s"
+            params = [*params, limit, offset]
+        return sql, params
     inner_select = [f"{key} AS k{i}" for i, key in enumerate(keys)]
     inner_select += [f"max({name}) AS n{i}" for i, name in names]
     inner_select += ["sum(e.plays) AS plays", "sum(e.duration) AS duration"]
@@ -360,8 +407,8 @@ def _sqlite_aggregate(query: StatsQuery, group_by: list[str]) -> list[tuple]:
     return rows
 
 
-def _normalise(group_by: list[str], row: tuple) -> dict:
-    values = dict(zip(aggregate_columns(group_by), row, strict=True))
+def _normalise(columns: list[str], row: tuple) -> dict:
+    values = dict(zip(columns, row, strict=True))
     for dimension in ("screen", "campaign"):
         if values.get(dimension) is not None:
             values[dimension] = str(values[dimension])
@@ -392,7 +439,9 @@ def _raw_aggregate_rows(query: StatsQuery, group_by: list[str], *, limit: int | 
 
 
 def _fetch_sql(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    # Tens of thousands of groups sort and hash in memory rather than in temporary files.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -407,10 +456,12 @@ def _stream_sql(sql: str, params: list) -> Iterator[tuple]:
 def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: int) -> list[dict]:
     """Groups of the query in the order of their keys: count, total duration, distinct screens."""
     rows = _raw_aggregate_rows(query, group_by, limit=limit, offset=offset, stream=False)
-    return [_normalise(group_by, row) for row in rows]
+    columns = aggregate_columns(group_by)
+    return [_normalise(columns, row) for row in rows]
 
 
 def aggregates_rows(query: StatsQuery, group_by: list[str]) -> Iterator[dict]:
     """Every group, streamed (a server-side cursor on PostgreSQL)."""
+    columns = aggregate_columns(group_by)
     for row in _raw_aggregate_rows(query, group_by, limit=None, offset=0, stream=True):
-        yield _normalise(group_by, row)
+        yield _normalise(columns, row)
