@@ -379,6 +379,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "media-refresh-due": {"task": "apps.media.tasks.refresh_due_url_media", "schedule": 60.0},
     "adupdater-screenshots": {"task": "apps.ads.tasks.adupdater_screenshots_due", "schedule": 60.0},
     "share-of-voice-audit": {"task": "apps.ads.tasks.audit_share_of_voice", "schedule": 3600.0},
+    "data-feeds-refresh": {"task": "apps.ads.tasks.refresh_due_data_feeds", "schedule": 60.0},
     "devices-mark-offline": {"task": "apps.devices.tasks.mark_devices_offline", "schedule": 30.0},
     "devices-flush-heartbeats": {
         "task": "apps.devices.tasks.flush_heartbeats",

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from unfold.admin import ModelAdmin, StackedInline
 
@@ -11,10 +12,11 @@ from apps.accounts.admin_scoping import (
     scoped_choices,
 )
 from apps.accounts.models import Fleet
-from apps.screens.models import Screen
+from apps.screens.models import Screen, ScreenGroup
 
+from .feeds import data_feed_save
 from .filters import current_ads_q
-from .models import Ad, Broadcast, QuotaOverflow
+from .models import Ad, Broadcast, DataFeed, QuotaOverflow
 from .services import broadcast_delete, broadcast_save, campaign_audit, campaign_create, campaign_update
 
 
@@ -38,17 +40,24 @@ class BroadcastForm(forms.ModelForm):
 
     # Not named `screens`: the admin refuses a many-to-many field with its own through model in `fields`.
     screen_list = forms.ModelMultipleChoiceField(queryset=Screen.objects.none(), required=False, label="Screens")
+    group_list = forms.ModelMultipleChoiceField(
+        queryset=ScreenGroup.objects.none(), required=False, label="Screen groups"
+    )
     screen_choices = Screen.objects.none()
+    group_choices = ScreenGroup.objects.none()
 
     class Meta:
         model = Broadcast
-        fields = ["order", "media", "display_periods", "screens_loop_indexes"]
+        fields = ["order", "media", "display_periods", "screens_loop_indexes", "all_screens", "conditions"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["screen_list"].queryset = self.screen_choices
+        self.fields["group_list"].queryset = self.group_choices
         if self.instance.pk and "screen_list" not in self.initial:
             self.initial["screen_list"] = [link.screen_id for link in self.instance.broadcast_screens.all()]
+        if self.instance.pk and "group_list" not in self.initial:
+            self.initial["group_list"] = [group.pk for group in self.instance.groups.all()]
 
     def item(self) -> dict:
         """The broadcast as the campaign services read it."""
@@ -56,6 +65,9 @@ class BroadcastForm(forms.ModelForm):
         item = {
             "media": data.get("media"),
             "screens": list(data.get("screen_list") or []),
+            "groups": list(data.get("group_list") or []),
+            "all_screens": bool(data.get("all_screens")),
+            "conditions": data.get("conditions") or [],
             "display_periods": data.get("display_periods") or {},
             "screens_loop_indexes": data.get("screens_loop_indexes") or {},
         }
@@ -66,18 +78,19 @@ class BroadcastForm(forms.ModelForm):
 
 def _with_screen_choices(form_class, request, admin):
     screens = scoped_choices(Screen.objects.select_related("fleet").order_by("name"), request, admin)
-    return type(form_class.__name__, (form_class,), {"screen_choices": screens})
+    groups = scoped_choices(ScreenGroup.objects.select_related("fleet").order_by("name"), request, admin)
+    return type(form_class.__name__, (form_class,), {"screen_choices": screens, "group_choices": groups})
 
 
 class BroadcastInline(FleetScopedAdminMixin, StackedInline):
     model = Broadcast
     form = BroadcastForm
     extra = 0
-    fields = ["order", "media", "screen_list", "display_periods", "screens_loop_indexes"]
+    fields = ["order", "media", "screen_list", "group_list", "all_screens", "display_periods", "conditions"]
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("media").prefetch_related("broadcast_screens")
+        return super().get_queryset(request).select_related("media").prefetch_related("broadcast_screens", "groups")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -169,7 +182,17 @@ class BroadcastAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_select_related = ["ad", "media"]
     search_fields = ["=id", "=ad__id", "ad__name"]
     autocomplete_fields = ["ad"]
-    fields = ["ad", "order", "media", "screen_list", "display_periods", "screens_loop_indexes"]
+    fields = [
+        "ad",
+        "order",
+        "media",
+        "screen_list",
+        "group_list",
+        "all_screens",
+        "display_periods",
+        "conditions",
+        "screens_loop_indexes",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -180,7 +203,8 @@ class BroadcastAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
 
     def service_save(self, request, obj, form, change):
         item = form.item()
-        changed = {"screens" if name == "screen_list" else name for name in form.changed_data}
+        renamed = {"screen_list": "screens", "group_list": "groups"}
+        changed = {renamed.get(name, name) for name in form.changed_data}
         values = {name: value for name, value in item.items() if not change or name in changed}
         if change:
             current = Broadcast.objects.select_related("ad").get(pk=obj.pk)
@@ -197,3 +221,35 @@ class QuotaOverflowAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_select_related = ["ad", "screen"]
     list_filter = [("ad__fleet", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["ad__name", "screen__name"]
+
+
+FEED_FIELDS = ["name", "source_url", "refresh_time", "max_age"]
+
+
+class DataFeedForm(forms.ModelForm):
+    class Meta:
+        model = DataFeed
+        fields = ["fleet", *FEED_FIELDS]
+
+    def clean(self):
+        # The service fetches a new URL (through the SSRF guard) before storing it; a refusal is the form's.
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                self.instance = data_feed_save(
+                    fleet=cleaned["fleet"],
+                    values={name: cleaned[name] for name in FEED_FIELDS},
+                    feed=self.instance if self.instance.pk else None,
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(DataFeed)
+class DataFeedAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+    form = DataFeedForm
+    list_display = ["name", "fleet", "source_url", "fetched_at", "last_error"]
+    list_select_related = ["fleet"]
+    search_fields = ["name", "source_url"]
+    readonly_fields = ["data", "fetched_at", "next_fetch_at", "last_error", "created", "modified"]

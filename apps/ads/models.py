@@ -12,7 +12,7 @@ from django.db import models
 
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.media.models import Media
-from apps.screens.models import Screen
+from apps.screens.models import Screen, ScreenGroup
 from signage.bounds import DAY_VALIDATORS
 
 
@@ -90,6 +90,11 @@ class Broadcast(models.Model):
     ad = models.ForeignKey(Ad, on_delete=models.CASCADE, related_name="broadcasts")
     media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts")
     screens = models.ManyToManyField(Screen, through="BroadcastScreen", related_name="broadcasts")
+    # Targets that follow membership: a screen added to a group (or to the fleet) plays the broadcast
+    # from its next playlist fetch, with no campaign edit.
+    groups = models.ManyToManyField(ScreenGroup, blank=True, related_name="broadcasts")
+    all_screens = models.BooleanField(default=False, help_text="Every screen of the fleet, present and future")
+    conditions = models.JSONField(default=list, blank=True, help_text="See apps/ads/conditions.py")
     order = models.PositiveIntegerField(default=0)
     display_periods = models.JSONField(default=dict, blank=True)
     screens_loop_indexes = models.JSONField(
@@ -102,6 +107,16 @@ class Broadcast(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ad} #{self.order}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .conditions import clean_conditions
+
+        try:
+            self.conditions = clean_conditions(self.conditions)
+        except ValidationError as error:
+            raise ValidationError({"conditions": error}) from None
 
 
 class BroadcastScreen(models.Model):
@@ -135,3 +150,29 @@ class QuotaOverflow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ad} on {self.screen_id} from {self.date}: {self.duration:g}s > {self.quota:g}s"
+
+
+class DataFeed(models.Model):
+    """A JSON document of the fleet's, fetched from a URL on a schedule, that conditions compare against
+    (e.g. the temperature per city). Its value is stale, and conditions on it do not hold, once it is
+    older than `max_age` seconds (its last successful fetch)."""
+
+    fleet_lookup = "fleet"
+
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="data_feeds")
+    name = models.CharField(max_length=200)
+    source_url = models.URLField(max_length=2000, help_text="A JSON document, fetched through the SSRF guard")
+    refresh_time = models.PositiveIntegerField(default=600, help_text="Seconds between two fetches")
+    max_age = models.PositiveIntegerField(default=3600, help_text="Seconds after a fetch until the value is stale")
+    data = models.JSONField(null=True, blank=True, editable=False)
+    fetched_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last successful fetch")
+    next_fetch_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

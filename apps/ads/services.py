@@ -3,7 +3,9 @@ import zoneinfo
 from datetime import datetime, time
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -13,7 +15,8 @@ from apps.screens.models import Screen
 from signage.api.exceptions import DomainError
 from signage.errors import field_error
 
-from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, MultimediaType, QuotaOverflow
+from .conditions import clean_conditions, feed_ids
+from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, DataFeed, MultimediaType, QuotaOverflow
 from .quota import MAX_SLIDING_PER_SCREEN, Load, Overflow, TooManySliding, first_overflows
 
 logger = logging.getLogger(__name__)
@@ -54,7 +57,7 @@ def _screenshot_after_commit(ad: Ad) -> None:
 # --- rules --------------------------------------------------------------------------------------------
 
 
-def _check_broadcast(ad: Ad, item: dict) -> None:
+def _check_broadcast(ad: Ad, item: dict, conditions_field: str = "broadcasts") -> None:
     media, screens = item.get("media"), item.get("screens", [])
     if media is None and not ad.adupdater:
         raise field_error("broadcasts", "Every broadcast needs a media (only HTML campaigns have none).", "required")
@@ -66,6 +69,11 @@ def _check_broadcast(ad: Ad, item: dict) -> None:
         raise field_error("broadcasts", "A media belongs to another fleet.")
     if any(screen.fleet_id != ad.fleet_id for screen in screens):
         raise field_error("broadcasts", "A screen belongs to another fleet.")
+    if any(group.fleet_id != ad.fleet_id for group in item.get("groups", [])):
+        raise field_error("broadcasts", "A screen group belongs to another fleet.")
+    feeds = feed_ids(item.get("conditions", []))
+    if feeds and DataFeed.objects.filter(pk__in=feeds, fleet_id=ad.fleet_id).count() != len(feeds):
+        raise field_error(conditions_field, "A condition names a data feed that is not one of the fleet's.")
     screen_ids = {str(screen.pk) for screen in screens}
     strays = sorted(set(item.get("screens_loop_indexes", {})) - screen_ids)
     if strays:
@@ -97,6 +105,16 @@ def _check_campaign(ad: Ad, items: list[dict], author) -> None:
         raise field_error("broadcasts", "A solo campaign has a single media.")
     if ad.sliding and not ad.is_share_of_voice:
         raise field_error("sliding", "Only share-of-voice campaigns can slide.")
+    follows_membership = any(item.get("groups") or item.get("all_screens") for item in items)
+    if follows_membership and (ad.sliding or ad.multimedia_type != MultimediaType.CLONED):
+        # A sliding campaign and a playlist are sequences over a fixed list of screens; stretched is
+        # "different screens per media", which membership that changes under it cannot promise.
+        raise field_error(
+            "broadcasts", "Screen groups and the whole fleet are targets of cloned, non-sliding campaigns only."
+        )
+    if ad.is_share_of_voice and any(item.get("all_screens") for item in items):
+        # Every future screen would have to fit the quota the day it is added, and has no allocation yet.
+        raise field_error("broadcasts", "A share-of-voice campaign cannot target the whole fleet.")
     if ad.is_share_of_voice:
         _check_share_of_voice(ad, items, author)
 
@@ -141,25 +159,45 @@ def _has_share(user, fleet: Fleet, advertiser_type_id) -> bool:
 def _clean_item(item: dict) -> dict:
     item = dict(item)
     item["display_periods"] = clean_week_hours(item.get("display_periods") or {})
+    try:
+        item["conditions"] = clean_conditions(item.get("conditions") or [])
+    except ValidationError as error:
+        raise field_error("broadcasts", error.messages[0]) from None
     return item
+
+
+def _target_key(media_id, screens, groups, all_screens) -> tuple:
+    return (media_id, frozenset(screens), frozenset(groups), bool(all_screens))
 
 
 def _write_broadcasts(ad: Ad, items: list[dict], replace: bool) -> None:
     """Write the campaign's broadcasts. With `replace`, the list replaces the old one; a broadcast whose
     media and screens are unchanged keeps its id (so players do not download it again)."""
-    existing = list(ad.broadcasts.prefetch_related("broadcast_screens")) if replace else []
+    existing = list(ad.broadcasts.prefetch_related("broadcast_screens", "groups")) if replace else []
     by_key: dict = {}
     for broadcast in existing:
-        key = (broadcast.media_id, frozenset(link.screen_id for link in broadcast.broadcast_screens.all()))
+        key = _target_key(
+            broadcast.media_id,
+            (link.screen_id for link in broadcast.broadcast_screens.all()),
+            (group.pk for group in broadcast.groups.all()),
+            broadcast.all_screens,
+        )
         by_key.setdefault(key, []).append(broadcast)
-    kept, links = set(), []
+    kept, links, group_links = set(), [], []
     for position, item in enumerate(items):
-        screens = item.get("screens", [])
-        key = (item["media"].pk if item.get("media") else None, frozenset(screen.pk for screen in screens))
+        screens, groups = item.get("screens", []), item.get("groups", [])
+        key = _target_key(
+            item["media"].pk if item.get("media") else None,
+            (screen.pk for screen in screens),
+            (group.pk for group in groups),
+            item.get("all_screens", False),
+        )
         fields = {
             "order": item.get("order", position),
             "display_periods": item["display_periods"],
             "screens_loop_indexes": item.get("screens_loop_indexes", {}),
+            "conditions": item.get("conditions", []),
+            "all_screens": item.get("all_screens", False),
         }
         matches = by_key.get(key)
         if matches:
@@ -171,19 +209,24 @@ def _write_broadcasts(ad: Ad, items: list[dict], replace: bool) -> None:
             BroadcastScreen.objects.filter(broadcast=broadcast).delete()  # re-written below, in the new order
         else:
             broadcast = Broadcast.objects.create(ad=ad, media=item.get("media"), **fields)
+            group_links += [Broadcast.groups.through(broadcast=broadcast, screengroup=group) for group in groups]
         links += [BroadcastScreen(broadcast=broadcast, screen=screen, position=i) for i, screen in enumerate(screens)]
     if replace:
         ad.broadcasts.exclude(pk__in=kept).filter(pk__in=[b.pk for b in existing]).delete()
     BroadcastScreen.objects.bulk_create(links)
+    Broadcast.groups.through.objects.bulk_create(group_links)
 
 
 def _items_of(ad: Ad) -> list[dict]:
     """The campaign's current broadcasts, in the form the rules read."""
-    broadcasts = ad.broadcasts.select_related("media").prefetch_related("broadcast_screens__screen")
+    broadcasts = ad.broadcasts.select_related("media").prefetch_related("broadcast_screens__screen", "groups")
     return [
         {
             "media": broadcast.media,
             "screens": [link.screen for link in broadcast.broadcast_screens.all()],
+            "groups": list(broadcast.groups.all()),
+            "all_screens": broadcast.all_screens,
+            "conditions": broadcast.conditions,
             "screens_loop_indexes": broadcast.screens_loop_indexes,
         }
         for broadcast in broadcasts
@@ -233,17 +276,31 @@ def broadcast_save(*, ad: Ad, values: dict, broadcast: Broadcast | None = None) 
     ad = Ad.objects.select_for_update().select_related("fleet").get(pk=ad.pk)
     if broadcast is None:
         broadcast = Broadcast(ad=ad, order=ad.broadcasts.count())
-    fields = {name: value for name, value in values.items() if name not in ("screens", "ad")}
+    fields = {name: value for name, value in values.items() if name not in ("screens", "groups", "ad")}
     if "display_periods" in fields:
         fields["display_periods"] = clean_week_hours(fields["display_periods"] or {})
+    if "conditions" in fields:
+        try:
+            fields["conditions"] = clean_conditions(fields["conditions"] or [])
+        except ValidationError as error:
+            raise field_error("conditions", error.messages[0]) from None
     for name, value in fields.items():
         setattr(broadcast, name, value)
     if "screens" in values:
         screens = values["screens"]
     else:
         screens = [link.screen for link in broadcast.broadcast_screens.select_related("screen")] if broadcast.pk else []
+    groups = values["groups"] if "groups" in values else list(broadcast.groups.all()) if broadcast.pk else []
     _check_broadcast(
-        ad, {"media": broadcast.media, "screens": screens, "screens_loop_indexes": broadcast.screens_loop_indexes}
+        ad,
+        {
+            "media": broadcast.media,
+            "screens": screens,
+            "groups": groups,
+            "conditions": broadcast.conditions,
+            "screens_loop_indexes": broadcast.screens_loop_indexes,
+        },
+        conditions_field="conditions",
     )
     broadcast.save()
     if "screens" in values:
@@ -251,6 +308,8 @@ def broadcast_save(*, ad: Ad, values: dict, broadcast: Broadcast | None = None) 
         BroadcastScreen.objects.bulk_create(
             BroadcastScreen(broadcast=broadcast, screen=screen, position=i) for i, screen in enumerate(screens)
         )
+    if "groups" in values:
+        broadcast.groups.set(groups)
     _check_campaign(ad, _items_of(ad), None)
     check_quota(ad)
     return broadcast
@@ -289,18 +348,19 @@ def _seconds(broadcast: Broadcast) -> float:
 
 
 def _loads(ad: Ad, screen_ids, span_start, span_end) -> list[Load]:
-    """The share-of-voice campaigns of ad's advertiser type that share its screens and span. Two queries."""
+    """The share-of-voice campaigns of ad's advertiser type that share its screens and span, their group
+    targets counted at their current membership. Four queries."""
     broadcasts = (
         Broadcast.objects.filter(
+            Q(broadcast_screens__screen_id__in=screen_ids) | Q(groups__screens__in=screen_ids),
             ad__fleet_id=ad.fleet_id,
             ad__author_origin_id=ad.author_origin_id,
             ad__status=AdStatus.ACTIVE,
-            broadcast_screens__screen_id__in=screen_ids,
         )
         .exclude(ad__campaign_enddate__lt=span_start)
         .distinct()
         .select_related("ad", "media")
-        .prefetch_related("broadcast_screens")
+        .prefetch_related("broadcast_screens", Prefetch("groups__screens", queryset=Screen.objects.only("pk")))
     )
     if span_end is not None:
         broadcasts = broadcasts.filter(ad__campaign_startdate__lte=span_end)
@@ -309,7 +369,8 @@ def _loads(ad: Ad, screen_ids, span_start, span_end) -> list[Load]:
         campaign = broadcast.ad
         load = per_ad.setdefault(campaign.pk, {"ad": campaign, "durations": {}, "order": ()})
         screens = [link.screen_id for link in broadcast.broadcast_screens.all()]
-        for screen_id in screens:
+        members = {screen.pk for group in broadcast.groups.all() for screen in group.screens.all()}
+        for screen_id in dict.fromkeys([*screens, *members]):
             load["durations"][screen_id] = load["durations"].get(screen_id, 0.0) + _seconds(broadcast)
         if campaign.sliding:
             load["order"] = tuple(screens)
@@ -329,7 +390,10 @@ def quota_overflows(ad: Ad, *, lock: bool) -> tuple[list[Screen], dict, list[Loa
     span_start = max(ad.campaign_startdate, today)
     if ad.campaign_enddate is not None and ad.campaign_enddate < span_start:
         return [], {}, []
-    screens = Screen.objects.filter(pk__in=BroadcastScreen.objects.filter(broadcast__ad=ad).values("screen_id"))
+    screens = Screen.objects.filter(
+        Q(pk__in=BroadcastScreen.objects.filter(broadcast__ad=ad).values("screen_id"))
+        | Q(pk__in=Screen.groups.through.objects.filter(screengroup__broadcasts__ad=ad).values("screen_id"))
+    )
     if lock:
         screens = screens.select_for_update()
     screens = list(screens.order_by("pk").only("pk", "name", "slug", "allocated_times"))
@@ -413,3 +477,16 @@ def share_of_voice_audit() -> int:
     record what overflows now. Returns how many overflows were found."""
     live = Ad.objects.filter(status=AdStatus.ACTIVE, author_origin__isnull=False).select_related("fleet")
     return sum(len(campaign_audit(ad)) for ad in live)
+
+
+def quota_check_membership(*, group_ids) -> None:
+    """Refuse a change of group membership that would overflow a share-of-voice quota: the campaigns
+    aimed at these groups are checked again at the new membership (inside the membership's transaction,
+    which the raised error rolls back)."""
+    campaigns = (
+        Ad.objects.filter(broadcasts__groups__in=list(group_ids), author_origin__isnull=False, status=AdStatus.ACTIVE)
+        .distinct()
+        .select_related("fleet")
+    )
+    for ad in campaigns:
+        check_quota(ad)

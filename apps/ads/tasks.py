@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .feeds import data_feed_refresh, data_feeds_due
 from .services import share_of_voice_audit
 
 
@@ -26,3 +27,18 @@ def adupdater_screenshots_due() -> int:
     for ad_id in due:
         adupdater_screenshot.delay(ad_id)
     return len(due)
+
+
+@shared_task
+def refresh_due_data_feeds() -> int:
+    """Periodic (beat, every minute): queue a fetch for every data feed that is due."""
+    due = data_feeds_due()
+    for feed_id in due:
+        refresh_data_feed.delay(feed_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def refresh_data_feed(feed_id: int) -> str:
+    """Idempotent: fetching twice stores the same value."""
+    return data_feed_refresh(feed_id=feed_id)

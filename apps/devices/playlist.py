@@ -26,14 +26,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from apps.broadcasts.loop import build_loop, candidates_for_screens, screen_state
+from apps.ads.conditions import PLACE_KEYS
+from apps.broadcasts.loop import build_loop, candidates_for_screens, condition_changes, screen_state
 from apps.screens.models import Screen
 from signage import kv
 
 STATE_SECONDS = 3 * 24 * 3600  # a published state outlives any valid-until (midnight is always one)
+PLACE_FIELDS = tuple(f"place__{name}" for name in PLACE_KEYS)  # public holidays and feed paths read them
 BATCH = 500  # screens per query phase
 DIRTY, DUE, QUEUED, RUNNING = "playlists:dirty", "playlists:due", "playlists:queued", "playlists:running"
-SCREEN_FIELDS = ("id", "fleet_id", "active", "timezone", "opening_hours")
+SCREEN_FIELDS = ("id", "fleet_id", "active", "timezone", "opening_hours", "schedule_mode", "place")
 
 
 def state_key(screen_id) -> str:
@@ -57,8 +59,9 @@ def _boundaries(week: dict, day, zone) -> list[datetime]:
 
 
 def _next_change(screen, at: datetime, candidates) -> datetime:
-    """The first instant after `at` at which the loop may differ: a boundary of the opening hours or of a
-    display period, local midnight, or a media's validity end."""
+    """The first instant after `at` at which the loop may differ: a boundary of the opening hours, of a
+    display period or of a condition's time range, local midnight, a media's validity end, or a feed
+    value going stale."""
     zone = zoneinfo.ZoneInfo(screen.timezone or "UTC")
     local = at.astimezone(zone)
     today = local.date()
@@ -66,6 +69,8 @@ def _next_change(screen, at: datetime, candidates) -> datetime:
     for week in [screen.opening_hours, *(candidate.display_periods for candidate in candidates)]:
         moments += _boundaries(week, today, zone)
     moments += [candidate.valid_until for candidate in candidates if candidate.valid_until]
+    for candidate in candidates:
+        moments += condition_changes(candidate, today, zone)
     return min(moment for moment in moments if moment > at) if any(m > at for m in moments) else moments[0]
 
 
@@ -90,7 +95,7 @@ def build_state(screen, at: datetime) -> dict:
 
 
 def _state(screen, at: datetime, today, horizon, candidates) -> dict:
-    state = screen_state(screen)
+    state = screen_state(screen, at)
     loop = build_loop(state, at, candidates)
     # Everything that may play here before the horizon, whatever the hour: players pre-load it.
     upcoming = {}
@@ -217,7 +222,7 @@ def screens_mark(screen_ids) -> None:
 
 
 def _rebuild(ids: list[str], at: datetime) -> int:
-    screens = list(Screen.objects.filter(pk__in=ids).only(*SCREEN_FIELDS))
+    screens = list(Screen.objects.filter(pk__in=ids).select_related("place").only(*SCREEN_FIELDS, *PLACE_FIELDS))
     publish(build_states(screens, at))
     return len(screens)
 

@@ -18,6 +18,11 @@ class Orientation(models.TextChoices):
     PORTRAIT = "portrait", "Portrait"
 
 
+class ScheduleMode(models.TextChoices):
+    SHARED = "shared", "Shared: every current campaign and schedule is in the loop"
+    EXCLUSIVE = "exclusive", "Exclusive: only the highest priority plays"
+
+
 class DeactivationReason(models.TextChoices):
     STOCK = "stock", "In stock"
     TO_REPLACE = "to_replace", "To replace"
@@ -106,6 +111,7 @@ class Screen(models.Model):
     )
 
     timezone = models.CharField(max_length=64, validators=[validate_timezone], blank=True)
+    schedule_mode = models.CharField(max_length=10, choices=ScheduleMode.choices, default=ScheduleMode.SHARED)
     orientation = models.CharField(max_length=10, choices=Orientation.choices, default=Orientation.LANDSCAPE)
     rotation = models.PositiveSmallIntegerField(choices=ROTATIONS, default=0)
 

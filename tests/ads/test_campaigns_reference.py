@@ -333,7 +333,9 @@ def test_broadcast_crud_and_search(api, screens, medias):
     )
     assert response.status_code == 201, response.content
     broadcast = response.json()
-    assert set(broadcast) == {"url", "id", "ad", "screens", "order", "display_periods", "media", "screens_loop_indexes"}
+    reference = {"url", "id", "ad", "screens", "order", "display_periods", "media", "screens_loop_indexes"}
+    assert set(broadcast) == reference | {"screen_groups", "all_screens", "conditions"}  # the reference's, and targets
+    assert (broadcast["screen_groups"], broadcast["all_screens"], broadcast["conditions"]) == ([], False, [])
     assert (broadcast["ad"], broadcast["order"], broadcast["display_periods"]) == (ad["url"], 0, {})
     assert api.get(broadcast["url"]).json()["id"] == broadcast["id"]
     response = patch(api, broadcast["url"], {"screens": [url(screens[2]), url(screens[3])]})

@@ -1,4 +1,6 @@
-"""Invariants of the pure loop builder, checked on generated campaigns (hypothesis)."""
+"""Invariants of the pure loop builder, checked on generated campaigns (hypothesis): broadcasts with
+conditions (day types, public holidays, time ranges, fresh, stale and missing feeds) on screens in shared
+and exclusive schedule mode, with their public holidays."""
 
 import random
 import uuid
@@ -24,6 +26,32 @@ hours = st.sampled_from(
         {"6": [["00:00", "12:00"]], "7": [["12:00", "24:00"]]},
     ]
 )
+
+
+FRESH = datetime(2026, 3, 1, tzinfo=UTC)  # fetched then, fresh for 60 days: fresh over the whole window
+FEEDS = {
+    1: ({"t": 5, "cities": {"Paris": {"t": 12}}}, FRESH, 60 * 86400),
+    2: ({"t": 5}, datetime(2026, 1, 1, tzinfo=UTC), 3600),  # stale over the whole window
+}
+conditions = st.lists(
+    st.sampled_from(
+        [
+            {"type": "day_type", "operator": "eq", "value": "weekday"},
+            {"type": "day_type", "operator": "eq", "value": "weekend"},
+            {"type": "day_type", "operator": "eq", "value": "public_holiday"},
+            {"type": "day_type", "operator": "ne", "value": "public_holiday"},
+            {"type": "time_range", "operator": "between", "value": "09:00-17:00"},
+            {"type": "time_range", "operator": "not_between", "value": "22:00-06:00"},
+            {"type": "feed", "feed": 1, "path": "$.t", "operator": "lt", "value": 10},
+            {"type": "feed", "feed": 1, "path": "$.cities.{city}.t", "operator": "gte", "value": 10},
+            {"type": "feed", "feed": 1, "path": "$.nowhere", "operator": "lt", "value": 10},
+            {"type": "feed", "feed": 2, "path": "$.t", "operator": "lt", "value": 10},  # stale
+            {"type": "feed", "feed": 3, "path": "$.t", "operator": "lt", "value": 10},  # missing
+        ]
+    ),
+    max_size=2,
+)
+UNEVALUABLE = ("$.nowhere", 2, 3)
 
 
 @st.composite
@@ -62,6 +90,8 @@ def candidates(draw):
                 ),
                 valid_until=draw(st.one_of(st.none(), st.just(datetime(2026, 3, 20, 12, tzinfo=UTC)))),
                 sliding_order=draw(st.sampled_from([(), (SCREEN, OTHER), (OTHER, SCREEN)])),
+                conditions=tuple(draw(conditions)),
+                feeds={key: FEEDS[key] for key in (1, 2)},
             )
         )
     return made
@@ -69,10 +99,15 @@ def candidates(draw):
 
 instants = st.datetimes(min_value=datetime(2026, 3, 10), max_value=datetime(2026, 4, 5), timezones=st.just(UTC))
 screens = st.builds(
-    lambda active, tz, hrs: ScreenState(SCREEN, active, tz, hrs),
+    lambda active, tz, hrs, mode, holidays, city: ScreenState(
+        SCREEN, active, tz, hrs, schedule_mode=mode, holidays=holidays, place={"city": city}
+    ),
     st.booleans() | st.just(True),
     st.sampled_from(["Europe/Paris", "America/New_York", "UTC", "Asia/Kolkata"]),
     hours,
+    st.sampled_from(["shared", "shared", "exclusive"]),
+    st.frozensets(st.dates(min_value=date(2026, 3, 9), max_value=date(2026, 4, 6)), max_size=6),
+    st.sampled_from(["Paris", "Lyon"]),
 )
 
 
@@ -165,3 +200,42 @@ def test_dst_day_uses_the_wall_clock(at):
     assert bool(build_loop(paris, at, [always])) == expected
     if wall.date() == date(2026, 3, 29):
         assert not build_loop(paris, at, [always])  # 02:00-03:00 never happens on that Sunday
+
+
+@settings(max_examples=150, deadline=None)
+@given(screen=screens, at=instants, pool=candidates())
+def test_conditions_hold_for_everything_that_plays(screen, at, pool):
+    now = local_time(screen, at)
+    weekend = now.isoweekday() >= 6
+    holiday = now.date() in screen.holidays
+    minutes = now.hour * 60 + now.minute
+    for entry in build_loop(screen, at, pool):
+        for condition in next(c for c in pool if c.broadcast_id == entry.broadcast_id).conditions:
+            value = condition["value"]
+            assert condition.get("path") not in UNEVALUABLE and condition.get("feed") not in UNEVALUABLE
+            if condition["type"] == "day_type" and condition["operator"] == "eq":
+                assert {"weekday": not weekend, "weekend": weekend, "public_holiday": holiday}[value]
+            if condition["type"] == "day_type" and condition["operator"] == "ne":
+                assert not holiday
+            if condition["type"] == "time_range" and condition["operator"] == "between":
+                assert 9 * 60 <= minutes < 17 * 60
+            if condition["type"] == "time_range" and condition["operator"] == "not_between":
+                assert 6 * 60 <= minutes < 22 * 60
+            if condition.get("path") == "$.cities.{city}.t":
+                assert screen.place["city"] == "Paris"  # only Paris is at 12, and 12 >= 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(screen=screens, at=instants, pool=candidates())
+def test_exclusive_plays_only_the_highest_priority(screen, at, pool):
+    loop = build_loop(screen, at, pool)
+    by_id = {c.broadcast_id: c for c in pool}
+    playing = [c for c in pool if plays_on(c, screen, at)]
+    if any(c.campaign_type == "event" for c in playing):
+        playing = [c for c in playing if c.campaign_type == "event"]
+    if screen.schedule_mode == "exclusive" and loop:
+        top = max(c.priority for c in playing)
+        assert {by_id[e.broadcast_id].priority for e in loop} == {top}
+        assert {e.broadcast_id for e in loop} == {c.broadcast_id for c in playing if c.priority == top}
+    if screen.schedule_mode == "shared" and loop:
+        assert {e.broadcast_id for e in loop} == {c.broadcast_id for c in playing}

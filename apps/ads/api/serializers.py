@@ -4,10 +4,13 @@ from rest_framework import serializers
 
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.screens.api.serializers import WeekHoursField
+from apps.screens.models import ScreenGroup
 from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField, Serializer
 from signage.bounds import DAY_VALIDATORS, MAX_INT
 
-from ..models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
+from ..conditions import CONDITIONS_SCHEMA
+from ..feeds import data_feed_save
+from ..models import Ad, AdStatus, Broadcast, CampaignType, DataFeed, MultimediaType
 from ..services import campaign_create, campaign_update
 from .fields import MediaField, ScreenListField, canonical_screen_id
 
@@ -34,17 +37,46 @@ class LoopIndexesField(serializers.JSONField):
         return indexes
 
 
+@extend_schema_field(CONDITIONS_SCHEMA)
+class ConditionsField(serializers.JSONField):
+    """Conditions are checked by the services (apps/ads/conditions.py), the one place that knows them."""
+
+
 class BroadcastSerializer(ModelSerializer):
     ad = ScopedHyperlinkedRelatedField(view_name="ad-detail", queryset=Ad.objects.all())
     media = MediaField(required=False, allow_null=True)
-    screens = ScreenListField()
+    screens = ScreenListField(required=False)
+    screen_groups = ScopedHyperlinkedRelatedField(
+        source="groups",
+        many=True,
+        required=False,
+        view_name="screengroup-detail",
+        queryset=ScreenGroup.objects.all(),
+        help_text="Groups whose screens, present and future, play the broadcast",
+    )
+    all_screens = serializers.BooleanField(
+        required=False, help_text="Every screen of the fleet, present and future, plays the broadcast"
+    )
+    conditions = ConditionsField(required=False, help_text="All must hold for the broadcast to play")
     screens_loop_indexes = LoopIndexesField(required=False)
     display_periods = WeekHoursField(required=False)
     order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT)
 
     class Meta:
         model = Broadcast
-        fields = ["url", "id", "ad", "screens", "order", "display_periods", "media", "screens_loop_indexes"]
+        fields = [
+            "url",
+            "id",
+            "ad",
+            "screens",
+            "screen_groups",
+            "all_screens",
+            "order",
+            "display_periods",
+            "conditions",
+            "media",
+            "screens_loop_indexes",
+        ]
         field_queries = {
             "screens": {"prefetch": ["broadcast_screens"]},
             "media": {"select": ["media"]},
@@ -56,12 +88,19 @@ class BroadcastSerializer(ModelSerializer):
             values["screens"] = values.pop("broadcast_screens")
         return values
 
+    def validate(self, attrs):
+        # Reference 000: screens are required on a new broadcast, unless it is aimed at groups or the fleet.
+        aimed = "screens" in attrs or attrs.get("groups") or attrs.get("all_screens")
+        if self.instance is None and not aimed:
+            raise serializers.ValidationError({"screens": ["This field is required."]}, code="required")
+        return attrs
+
 
 class NestedBroadcastSerializer(BroadcastSerializer):
     """A broadcast inside its campaign's payload: no `ad` field, and `url`/`id` only on output."""
 
     class Meta(BroadcastSerializer.Meta):
-        fields = ["url", "id", "screens", "order", "display_periods", "media", "screens_loop_indexes"]
+        fields = [name for name in BroadcastSerializer.Meta.fields if name != "ad"]
 
 
 @extend_schema_field(
@@ -104,7 +143,9 @@ class AdupdaterSerializer(Serializer):
 class AdSerializer(FleetOwnedSerializer):
     fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", queryset=Fleet.objects.all())
     broadcasts = NestedBroadcastSerializer(many=True, required=False)
-    screens = serializers.SerializerMethodField(help_text="Every screen of the campaign's broadcasts (read-only)")
+    screens = serializers.SerializerMethodField(
+        help_text="Every screen of the campaign's broadcasts, groups and whole-fleet targets resolved (read-only)"
+    )
     author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
     author_origin = AdvertiserTypeField(required=False, allow_null=True)
     adupdater = AdupdaterSerializer(required=False, allow_null=True)
@@ -145,7 +186,7 @@ class AdSerializer(FleetOwnedSerializer):
             "modified",
         ]
         field_queries = {
-            "screens": {"prefetch": ["broadcasts__broadcast_screens"]},
+            "screens": {"prefetch": ["broadcasts__broadcast_screens", "broadcasts__groups__screens"]},
             "author": {"only": ["author"]},
             "author_origin": {"only": ["author_origin"]},
         }
@@ -159,11 +200,29 @@ class AdSerializer(FleetOwnedSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "string", "format": "uri"}})
     def get_screens(self, ad) -> list[str]:
         request = self.context.get("request")
+        broadcasts = list(ad.broadcasts.all())
         screen_ids = dict.fromkeys(
-            link.screen_id for broadcast in ad.broadcasts.all() for link in broadcast.broadcast_screens.all()
+            link.screen_id for broadcast in broadcasts for link in broadcast.broadcast_screens.all()
         )
+        screen_ids.update(
+            (screen.pk, None)
+            for broadcast in broadcasts
+            for group in broadcast.groups.all()
+            for screen in sorted(group.screens.all(), key=lambda screen: (screen.name, str(screen.pk)))
+        )
+        if any(broadcast.all_screens for broadcast in broadcasts):
+            screen_ids.update((pk, None) for pk in self._fleet_screens(ad.fleet_id))
         urls = [reverse("screen-detail", kwargs={"pk": pk}) for pk in screen_ids]
         return [request.build_absolute_uri(url) if request else url for url in urls]
+
+    def _fleet_screens(self, fleet_id) -> list:
+        """A fleet's screen ids, read once per response (not once per campaign)."""
+        memo = self.context.setdefault("fleet_screens", {})
+        if fleet_id not in memo:
+            from apps.screens.models import Screen
+
+            memo[fleet_id] = list(Screen.objects.filter(fleet_id=fleet_id).values_list("pk", flat=True))
+        return memo[fleet_id]
 
     def create(self, validated_data):
         broadcasts = validated_data.pop("broadcasts", None)
@@ -180,3 +239,43 @@ class AdSerializer(FleetOwnedSerializer):
 
 class GiveSerializer(serializers.Serializer):
     author = serializers.CharField(help_text="The new author's user id or username")
+
+
+class DataFeedSerializer(FleetOwnedSerializer):
+    fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", queryset=Fleet.objects.all())
+    refresh_time = serializers.IntegerField(
+        required=False, min_value=60, max_value=7 * 24 * 3600, help_text="Seconds between two fetches"
+    )
+    max_age = serializers.IntegerField(
+        required=False,
+        min_value=60,
+        max_value=30 * 24 * 3600,
+        help_text="Seconds after the last successful fetch until the value is stale (conditions on it do not hold)",
+    )
+    data = serializers.JSONField(read_only=True, help_text="The last value fetched")
+    source_url = serializers.URLField(max_length=2000, help_text="A JSON document, fetched through the SSRF guard")
+
+    class Meta:
+        model = DataFeed
+        fields = [
+            "url",
+            "id",
+            "fleet",
+            "name",
+            "source_url",
+            "refresh_time",
+            "max_age",
+            "data",
+            "fetched_at",
+            "last_error",
+            "created",
+            "modified",
+        ]
+        read_only_fields = ["fetched_at", "last_error", "created", "modified"]
+
+    def create(self, validated_data):
+        return data_feed_save(fleet=validated_data.pop("fleet"), values=validated_data)
+
+    def update(self, instance, validated_data):
+        validated_data.pop("fleet", None)
+        return data_feed_save(fleet=instance.fleet, values=validated_data, feed=instance)

@@ -7,8 +7,8 @@ from signage.api.viewsets import ModelViewSet
 
 from .. import services
 from ..filters import AdFilter, BroadcastFilter
-from ..models import Ad, Broadcast
-from .serializers import AdSerializer, BroadcastSerializer, GiveSerializer
+from ..models import Ad, Broadcast, DataFeed
+from .serializers import AdSerializer, BroadcastSerializer, DataFeedSerializer, GiveSerializer
 
 
 class AdViewSet(ModelViewSet):
@@ -59,3 +59,15 @@ class BroadcastViewSet(ModelViewSet):
 
     def perform_destroy(self, instance):
         services.broadcast_delete(broadcast=instance)
+
+
+class DataFeedViewSet(ModelViewSet):
+    """Data feeds of a fleet: JSON fetched on a schedule that broadcast and schedule conditions read.
+    Editors and admins write them; a URL that cannot be fetched is a 400."""
+
+    queryset = DataFeed.objects.all()
+    serializer_class = DataFeedSerializer
+    filterset_fields = ["fleet", "name"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "fetched_at", "id"]
+    create_roles = delete_roles = ModelViewSet.write_roles

@@ -53,7 +53,7 @@ class ScreenLoopView(APIView):
         operation_id="screens_loop_retrieve",
     )
     def get(self, request, pk):
-        screen = get_object_or_404(scoping.scope_queryset(Screen.objects.all(), request.user), pk=pk)
+        screen = get_object_or_404(scoping.scope_queryset(Screen.objects.select_related("place"), request.user), pk=pk)
         at = timezone.now()
         if "at" in request.query_params:
             try:

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from rest_framework import serializers
 
 from apps.accounts.models import Fleet, validate_timezone
@@ -41,6 +42,11 @@ class ScreenGroupSerializer(FleetOwnedSerializer):
     class Meta:
         model = ScreenGroup
         fields = ["url", "id", "fleet", "name", "description", "screens"]
+
+    def save(self, **kwargs):
+        # Membership is checked by the apps above (share-of-voice quotas) as it is written: one transaction.
+        with transaction.atomic():
+            return super().save(**kwargs)
 
     def validate(self, attrs):
         fleet = attrs.get("fleet") or getattr(self.instance, "fleet", None)
@@ -110,6 +116,7 @@ class ScreenSerializer(FleetOwnedSerializer):
             "download_hours",
             "allocated_times",
             "timezone",
+            "schedule_mode",
             "orientation",
             "rotation",
             "location",
