@@ -7,4 +7,17 @@ class AdsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self):
+        from apps.accounts import permissions
+
         from . import signals  # noqa: F401
+
+        content = permissions.CONTENT  # a fleet's data feeds are its content people's, like its campaigns
+        permissions.register(
+            "ads.datafeed",
+            {
+                permissions.VIEW: permissions.EVERYONE,
+                permissions.ADD: content,
+                permissions.CHANGE: content,
+                permissions.DELETE: content,
+            },
+        )

@@ -24,6 +24,8 @@ from functools import lru_cache
 import holidays
 from django.core.exceptions import ValidationError
 
+from signage.bounds import MAX_INT
+
 DAY_TYPES = ("weekday", "weekend", "public_holiday")
 COMPARISONS = ("lt", "lte", "gt", "gte", "eq", "ne")
 PLACE_KEYS = ("city", "postalcode", "region", "country")
@@ -40,7 +42,12 @@ CONDITIONS_SCHEMA = {
             "type": {"type": "string", "enum": ["day_type", "time_range", "feed"]},
             "operator": {"type": "string", "enum": ["eq", "ne", "lt", "lte", "gt", "gte", "between", "not_between"]},
             "value": {"description": "weekday | weekend | public_holiday; HH:MM-HH:MM; or the value compared"},
-            "feed": {"type": "integer", "description": "feed conditions: the id of one of the fleet's data feeds"},
+            "feed": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_INT,
+                "description": "feed conditions: the id (or URL) of one of the fleet's data feeds",
+            },
             "path": {"type": "string", "description": "feed conditions: a JSON path, e.g. $.cities.{city}.temp"},
         },
         "required": ["type", "operator", "value"],
@@ -145,13 +152,10 @@ def feed_key(value) -> int | None:
     """A feed id from an id or a feed hyperlink (`.../feeds/12/`)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value > 0 else None
     if isinstance(value, str):
         last = value.rstrip("/").rsplit("/", 1)[-1]
-        if last.isdigit() and ("/" not in value or "/feeds/" in value) and len(last) < 12:
-            return int(last) or None
-    return None
+        value = int(last) if last.isdigit() and ("/" not in value or "/feeds/" in value) and len(last) < 12 else None
+    return value if isinstance(value, int) and 0 < value <= MAX_INT else None
 
 
 def feed_ids(conditions: list[dict]) -> set[int]:

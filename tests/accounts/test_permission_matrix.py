@@ -72,6 +72,11 @@ def build(prefix, fleet, make_screen, make_media, make_place):
     if prefix == "medias":
         media = make_media(fleet, name="matrix")
         return media, f"{API}/medias/{media.public_id}/"
+    if prefix == "feeds":
+        from apps.ads.models import DataFeed
+
+        feed = DataFeed.objects.create(fleet=fleet, name="Matrix", source_url="https://example.com/matrix.json")
+        return feed, f"{API}/feeds/{feed.pk}/"
     if prefix in ("ads", "broadcasts"):
         ad = Ad.objects.create(fleet=fleet, name="Matrix", campaign_startdate=timezone.now().date())
         if prefix == "ads":
@@ -97,10 +102,13 @@ def build(prefix, fleet, make_screen, make_media, make_place):
     raise AssertionError(f"no object for {prefix}: add one here")
 
 
-def creation(prefix, action, fleet, make_screen, make_media, player):
+def creation(prefix, action, fleet, make_screen, make_media, player, httpserver=None):
     """A valid request body for a list route's POST, so that only the role decides."""
     from apps.ads.models import Ad
 
+    if prefix == "feeds":  # a data feed is fetched when it is created: a real local server answers
+        httpserver.expect_request("/matrix.json").respond_with_json({"t": 1})
+        return {"name": "New", "fleet": fleet_url(fleet), "source_url": httpserver.url_for("/matrix.json")}
     if prefix == "places":
         return {"street_number": "3", "address": "Rue", "postalcode": "75001", "city": "Paris",
                 "exclusive_fleet": fleet.pk}  # fmt: skip
@@ -151,7 +159,7 @@ def action_url(base, action, detail, viewset=None):
 @pytest.mark.parametrize("role", Role.values)
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_role_matrix(route, role, fleet, other_fleet, make_member, client_for, make_screen, make_media, make_place,
-                     player):  # fmt: skip
+                     player, httpserver, settings):  # fmt: skip
     from apps.accounts.services import default_external_storage
 
     prefix, viewset, method, action, detail = route
@@ -168,7 +176,10 @@ def test_role_matrix(route, role, fleet, other_fleet, make_member, client_for, m
         assert send(client, method, action_url(foreign, action, detail, viewset)).status_code == 404
     else:
         url = action_url(f"{API}/{prefix}/", action, detail, viewset)
-        body = creation(prefix, action, fleet, make_screen, make_media, player) if method == "post" else None
+        settings.SIGNAGE_MEDIA_FETCH_ALLOW_PRIVATE = True
+        body = (
+            creation(prefix, action, fleet, make_screen, make_media, player, httpserver) if method == "post" else None
+        )
         response = send(client, method, url, body)
     if allowed:
         assert response.status_code not in (403, 404), (response.status_code, response.content)

@@ -215,6 +215,7 @@ BAD_CONDITIONS = [
     ({"type": "feed", "feed": "FEED", "path": "$.a", "operator": "lt", "value": "cold"}, "lt compares numbers"),
     ({"type": "feed", "feed": "THEIRS", "path": "$.a", "operator": "lt", "value": 1}, "not one of the fleet's"),
     ({"type": "feed", "path": "$.a", "operator": "lt", "value": 1}, "'feed' is the id or the URL"),
+    ({"type": "feed", "feed": 2**40, "path": "$.a", "operator": "lt", "value": 1}, "'feed' is the id or the URL"),
     ("weekday", "expected an object"),
 ]
 
@@ -226,7 +227,10 @@ def test_bad_conditions_are_400s_with_nothing_stored(
     mine = DataFeed.objects.create(fleet=fleet, name="mine", source_url="https://example.com/a.json")
     theirs = DataFeed.objects.create(fleet=other_fleet, name="theirs", source_url="https://example.com/b.json")
     if isinstance(condition, dict) and "feed" in condition:
-        condition = {**condition, "feed": {"FEED": mine.pk, "THEIRS": theirs.pk}[condition["feed"]]}
+        condition = {
+            **condition,
+            "feed": {"FEED": mine.pk, "THEIRS": theirs.pk}.get(condition["feed"], condition["feed"]),
+        }
     screen, media = make_screen(fleet), make_media(fleet)
     item = {"media": media_url(media), "screens": [url(screen)], "conditions": [condition]}
     response = post(api, ADS, {"name": "Bad", "broadcasts": [item]})

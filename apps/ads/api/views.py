@@ -70,4 +70,3 @@ class DataFeedViewSet(ModelViewSet):
     filterset_fields = ["fleet", "name"]
     search_fields = ["name"]
     ordering_fields = ["name", "fetched_at", "id"]
-    create_roles = delete_roles = ModelViewSet.write_roles
