@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_standard_advertiser_types'),
-        ('ads', '0004_ad_adupdater_state'),
+        ('ads', '0005_campaign_wording'),
         ('screens', '0002_screen_schedule_mode'),
     ]
 
