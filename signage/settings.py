@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "signage.api.schema.add_oauth2_token_endpoint",
         "signage.api.schema.add_error_responses",
+        "signage.api.schema.selected_properties_are_optional",
     ],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

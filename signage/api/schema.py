@@ -156,3 +156,40 @@ def add_error_responses(result, generator, request, public):
                 responses.setdefault("404", _response("No such object among yours.", "ErrorDetail"))
             responses.setdefault("429", _response("Rate limit exceeded (see Retry-After).", "Throttled"))
     return result
+
+
+SELECTION_NOTE = "`fields=` and `omit=` (on lists) leave properties out; without them every property is present."
+
+
+def selected_properties_are_optional(result, generator, request, public):
+    """Objects answered by an operation that takes `fields=` may lack any property the client left out,
+    so their schemas (and every other answer sharing them) mark none as required: `?fields=id` answers
+    `{"id": ...}` and still matches."""
+    schemas = result.get("components", {}).get("schemas", {})
+    names = set()
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            if not any(parameter.get("name") == "fields" for parameter in operation.get("parameters", [])):
+                continue
+            for response in operation.get("responses", {}).values():
+                for content in response.get("content", {}).values():
+                    names.update(_object_refs(content.get("schema", {}), schemas))
+    for name in names:
+        schema = schemas[name]
+        if schema.pop("required", None) is not None:
+            schema["description"] = f"{schema.get('description', '')}\n\n{SELECTION_NOTE}".strip()
+    return result
+
+
+def _object_refs(schema: dict, schemas: dict) -> set[str]:
+    """The components a response's objects are: the item of a page, or the object itself."""
+    ref = schema.get("$ref", "")
+    name = ref.rsplit("/", 1)[-1]
+    if not name:
+        return set()
+    items = schemas[name].get("properties", {}).get("results", {}).get("items", {})
+    if name.startswith("Paginated") and "$ref" in items:
+        return {items["$ref"].rsplit("/", 1)[-1]}
+    return {name}

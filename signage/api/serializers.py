@@ -29,10 +29,11 @@ class ScopedHyperlinkedRelatedField(serializers.HyperlinkedRelatedField):
         return super().to_internal_value(data)
 
 
+# A comment, not a docstring: drf-spectacular would show a docstring as every serializer's description.
 class WholeWhenNestedMixin:
-    """A nested object is validated exactly as on creation, even in a partial update (PATCH) of its
-    parent: DRF would skip its required fields (they look to the root's `partial`), and store `{}`
-    where an object with required fields belongs."""
+    # A nested object is validated exactly as on creation, even in a partial update (PATCH) of its
+    # parent: DRF would skip its required fields (they look to the root's `partial`), and store `{}`
+    # where an object with required fields belongs.
 
     def to_internal_value(self, data):
         root = self.root

@@ -48,3 +48,12 @@ def test_the_schema_documents_parse_errors_and_big_bodies():
     assert {"$ref": "#/components/schemas/ErrorDetail"} in bad["anyOf"]
     assert "413" in operation["responses"]
     assert "414" in schema["paths"]["/api/management/v2/screens/"]["get"]["responses"]
+
+
+def test_objects_that_fields_can_trim_require_no_property_in_the_schema():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    for name in ["Screen", "Ad", "Fleet", "Media", "Place", "ScreenGroup"]:
+        assert "required" not in schemas[name], name
+        assert "`fields=`" in schemas[name]["description"]
+    assert schemas["PaginatedScreenList"]["required"] == ["count", "results"]
+    assert "required" in schemas["ScreenRequest"]  # what a client sends is still checked
