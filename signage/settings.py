@@ -343,6 +343,9 @@ SIGNAGE_CHROMIUM = os.environ.get("CHROMIUM_PATH", "")
 SIGNAGE_CAPTURE_TIMEOUT = int(os.environ.get("CAPTURE_TIMEOUT", "30"))
 SIGNAGE_CAPTURE_MAX_BYTES = int(os.environ.get("CAPTURE_MAX_BYTES", str(50 * 1024 * 1024)))
 SIGNAGE_CAPTURE_GEOMETRY = tuple(int(side) for side in os.environ.get("CAPTURE_GEOMETRY", "1920x1080").split("x"))
+# PDFs are rendered page by page at upload (pypdfium2): players show the pages as pictures.
+SIGNAGE_PDF_PAGE_SIDE = int(os.environ.get("PDF_PAGE_SIDE", "1920"))  # pixels of a page's longer side
+SIGNAGE_PDF_MAX_PAGES = int(os.environ.get("PDF_MAX_PAGES", "100"))
 SIGNAGE_MEDIA_DEFAULT_DISPLAY_TIME = 10  # seconds, for pictures shared to external storage without one
 
 # --- Players ------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 import re
 
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -183,7 +184,13 @@ class ContentDownloadView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(responses={200: bytes, 206: bytes, 403: None, 404: None, 416: None})
+    @extend_schema(
+        responses={200: bytes, 206: bytes, 403: None, 404: None, 416: None},
+        parameters=[
+            OpenApiParameter("page", int, description="PDFs: page N (from 1), rendered as a PNG at upload"),
+            OpenApiParameter("pages", str, description="PDFs: present (`pages=1`), lists the rendered pages"),
+        ],
+    )
     def get(self, request, content_id):
         parsed = parse_public_id(content_id)
         params = request.query_params
@@ -199,7 +206,35 @@ class ContentDownloadView(APIView):
         media = Media.objects.filter(type=parsed[0], pk=parsed[1]).first()
         if device is None or media is None or not services.device_needs_media(device, media.pk):
             raise Http404
+        if "page" in params or "pages" in params:
+            return _pdf_page_response(request, media, params.get("page"))
         return _file_response(media, request.headers.get("Range", ""))
+
+
+def _pdf_page_response(request, media: Media, page: str | None):
+    """A PDF's pages as players show them, rendered at upload: `pages=1` lists them (with their
+    sha256 and their own URLs), `page=N` (from 1) is page N as a PNG. Not a PDF, or no such page: 404."""
+    pages = (media.metadata or {}).get("pages") or []
+    if media.type != "pdf" or not pages:
+        raise Http404
+    if page is None:
+        base = request.build_absolute_uri(request.path)
+        query = request.GET.copy()
+        query.pop("pages", None)
+        listing = []
+        for number, item in enumerate(pages, start=1):
+            query["page"] = str(number)
+            listing.append(
+                {"page": number, "file_hash": item["sha256"], "size": item["size"], "width": item["width"],
+                 "height": item["height"], "download_url": f"{base}?{query.urlencode()}"}
+            )  # fmt: skip
+        return JsonResponse({"content_id": media.public_id, "file_hash": media.checksum, "pages": listing})
+    if not NUMBER.match(page) or not 1 <= int(page) <= len(pages):
+        raise Http404
+    item = pages[int(page) - 1]
+    response = FileResponse(default_storage.open(item["file"], "rb"), content_type="image/png")
+    response["ETag"] = f'"{item["sha256"]}"'
+    return response
 
 
 def _file_response(media: Media, range_header: str):

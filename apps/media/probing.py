@@ -40,6 +40,7 @@ class Probe:
     duration: float | None = None
     metadata: dict = field(default_factory=dict)
     thumbnail: bytes | None = None  # JPEG
+    pages: list[bytes] = field(default_factory=list)  # PDFs: each page rendered as a PNG
 
 
 def sniff(head: bytes) -> tuple[str, str, str] | None:
@@ -152,6 +153,42 @@ def probe_video(path: str, mime_type: str, extension: str) -> Probe:
     )
 
 
+def render_pdf_pages(path: str) -> tuple[list[bytes], bytes]:
+    """Every page of a PDF as a PNG (the longer side SIGNAGE_PDF_PAGE_SIDE pixels) and a thumbnail of
+    page 1, by pypdfium2. Raises InvalidMedia."""
+    import pypdfium2
+
+    side = settings.SIGNAGE_PDF_PAGE_SIDE
+    try:
+        document = pypdfium2.PdfDocument(path)
+    except pypdfium2.PdfiumError as error:
+        raise InvalidMedia(f"The PDF cannot be rendered ({_reason(error, path)}).") from None
+    try:
+        count = len(document)
+        if count > settings.SIGNAGE_PDF_MAX_PAGES:
+            raise InvalidMedia(f"The PDF has {count} pages; at most {settings.SIGNAGE_PDF_MAX_PAGES} are accepted.")
+        pages, thumbnail = [], None
+        for index in range(count):
+            page = document[index]
+            try:
+                width, height = page.get_size()  # points
+                scale = side / max(width, height, 1)
+                _check_pixels(round(width * scale), round(height * scale))
+                image = page.render(scale=scale).to_pil()
+            finally:
+                page.close()
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "PNG", optimize=False)
+            pages.append(out.getvalue())
+            if index == 0:
+                thumbnail = _thumbnail(image)
+        return pages, thumbnail
+    except pypdfium2.PdfiumError as error:
+        raise InvalidMedia(f"The PDF cannot be rendered ({_reason(error, path)}).") from None
+    finally:
+        document.close()
+
+
 def probe_pdf(path: str, mime_type: str, extension: str) -> Probe:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -167,8 +204,18 @@ def probe_pdf(path: str, mime_type: str, extension: str) -> Probe:
         raise
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as error:
         raise InvalidMedia(f"The PDF cannot be read ({_reason(error, path)}).") from None
-    # Page size in PostScript points; no thumbnail (rendering a PDF needs a rasteriser we do not ship).
-    return Probe(PDF, mime_type, extension, width=width, height=height, metadata={"page_count": pages})
+    # Page size in PostScript points. Players show the pages as pictures, rendered here once.
+    rendered, thumbnail = render_pdf_pages(path)
+    return Probe(
+        PDF,
+        mime_type,
+        extension,
+        width=width,
+        height=height,
+        metadata={"page_count": pages},
+        thumbnail=thumbnail,
+        pages=rendered,
+    )
 
 
 PROBES = {PICTURE: probe_picture, VIDEO: probe_video, PDF: probe_pdf}

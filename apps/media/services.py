@@ -3,6 +3,7 @@ import io
 import os
 import re
 import tempfile
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -70,12 +71,40 @@ def _store(media: Media, path: str, probe: Probe, checksum: str, size: int) -> N
         media.file.save(f"media.{probe.extension}", File(source), save=False)
     if probe.thumbnail:
         media.thumbnail.save("thumbnail.jpg", ContentFile(probe.thumbnail), save=False)
+    if probe.pages:
+        media.metadata = {**probe.metadata, "pages": _save_pages(media, probe)}
     try:
         media.full_clean(exclude=["file", "thumbnail", "source_url"])
         media.save()
     except Exception:
-        _delete_files([media.file.name, media.thumbnail.name])
+        _delete_files(media_files(media))
         raise
+
+
+def _save_pages(media: Media, probe: Probe) -> list[dict]:
+    """A PDF's rendered pages written to storage, described for players: file, size, sha256."""
+    storage = storages["default"]
+    pages = []
+    for number, png in enumerate(probe.pages, start=1):
+        name = storage.save(f"pdfpages/{media.fleet_id}/{uuid.uuid4().hex}-{number}.png", ContentFile(png))
+        with Image.open(io.BytesIO(png)) as image:
+            width, height = image.size
+        pages.append(
+            {
+                "file": name,
+                "width": width,
+                "height": height,
+                "size": len(png),
+                "sha256": hashlib.sha256(png).hexdigest(),
+            }
+        )
+    return pages
+
+
+def media_files(media: Media) -> list[str]:
+    """Every file a media has in storage: the file, its thumbnail and, for a PDF, its rendered pages."""
+    pages = [page["file"] for page in (media.metadata or {}).get("pages", [])]
+    return [media.file.name, media.thumbnail.name, *pages]
 
 
 def _delete_files(names) -> None:
@@ -326,9 +355,9 @@ def _refresh_fetch(media: Media, conditional: dict, changes: dict) -> tuple[str,
                 raise FetchError(f"The URL now serves a {kind}; a refreshed media must stay a {media.type}.")
             if fetched.sha256 != media.checksum:
                 probe = probe_file(fetched.path, claimed_type=media.type)
-                old_files = [media.file.name, media.thumbnail.name]
+                old_files = media_files(media)
                 changes.update(_saved_files(media, fetched.path, probe, fetched.sha256, fetched.size))
-                new_files = [changes["file"], changes["thumbnail"]]
+                new_files = _new_files(changes)
                 outcome = "updated"
         except (InvalidMedia, ValidationError) as error:
             raise FetchError(_message(error)) from None
@@ -347,9 +376,9 @@ def _refresh_capture(media: Media, conditional: dict, changes: dict) -> tuple[st
     outcome, old_files, new_files = "unchanged", [], []
     try:
         if checksum != media.checksum:
-            old_files = [media.file.name, media.thumbnail.name]
+            old_files = media_files(media)
             changes.update(_saved_files(media, path, probe, checksum, size))
-            new_files = [changes["file"], changes["thumbnail"]]
+            new_files = _new_files(changes)
             outcome = "updated"
     finally:
         os.unlink(path)
@@ -359,6 +388,10 @@ def _refresh_capture(media: Media, conditional: dict, changes: dict) -> tuple[st
 
 def _message(error) -> str:
     return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+def _new_files(changes: dict) -> list[str]:
+    return [changes["file"], changes["thumbnail"], *(page["file"] for page in changes["metadata"].get("pages", []))]
 
 
 def _saved_files(media: Media, path: str, probe: Probe, checksum: str, size: int) -> dict:
@@ -380,7 +413,7 @@ def _saved_files(media: Media, path: str, probe: Probe, checksum: str, size: int
         "width": probe.width,
         "height": probe.height,
         "duration": probe.duration,
-        "metadata": probe.metadata,
+        "metadata": {**probe.metadata, "pages": _save_pages(media, probe)} if probe.pages else probe.metadata,
     }
 
 
@@ -427,7 +460,7 @@ def media_transform(*, media: Media, x: int, y: int, width: int, height: int, ro
             probe = probe_picture(temp.name, media.mime_type, media.file.name.rsplit(".", 1)[-1])
         except InvalidMedia as error:
             raise ValidationError(str(error), code="invalid") from None
-        old_files = [media.file.name, media.thumbnail.name]
+        old_files = media_files(media)
         columns = _saved_files(media, temp.name, probe, hashlib.sha256(out.getvalue()).hexdigest(), len(out.getvalue()))
     finally:
         os.unlink(temp.name)
@@ -499,7 +532,7 @@ def media_update(*, media: Media, values: dict) -> Media:
 def media_delete(*, media: Media) -> None:
     """Delete a media and its files; refused while a broadcast shows it (its foreign key protects it)."""
     media = _locked(media)
-    files = [media.file.name, media.thumbnail.name]
+    files = media_files(media)
     try:
         media.delete()
     except ProtectedError:

@@ -44,6 +44,14 @@ export function entrySeconds(item, fallback = 10) {
   return item.type === "video" ? seconds + 5 : seconds;
 }
 
+/** The page (from 1) of a PDF entry shown `elapsed` seconds after it started: its duration is shared
+ * evenly by its pages (so the loop and share-of-voice quotas keep the PDF's display time). */
+export function pdfPage(elapsed, duration, pages) {
+  const count = Math.max(1, Math.floor(pages) || 1);
+  if (!(duration > 0)) return 1;
+  return Math.min(count, Math.floor((Math.max(0, elapsed) / duration) * count) + 1);
+}
+
 /** Where to go on after the loop changed: the same entry (by broadcast and media) if it is still in
  * the new loop, so the entry after it plays next; else the start of the new loop. */
 export function cursorAfterChange(oldItems, cursor, newItems) {

@@ -9,6 +9,7 @@ import {
   diffContent,
   entrySeconds,
   nextEntry,
+  pdfPage,
   playEvent,
 } from "./logic.js";
 
@@ -24,6 +25,7 @@ const player = {
   paired: false,
   playlist: JSON.parse(localStorage.getItem(KEYS.playlist) || "null"),
   held: {}, // content id -> file hash, as the service worker's cache holds them
+  pages: {}, // PDF content id -> its page count
   cursor: -1,
   current: null, // {item, startedAt, element, timer}
   volume: 0,
@@ -114,6 +116,7 @@ async function syncContent(playlist) {
   if (fetch.length === 0 && remove.length === 0) return;
   const reply = await ask({ type: "sync", fetch, remove });
   if (reply.held) player.held = reply.held;
+  if (reply.pages) player.pages = reply.pages;
   if (reply.failed && reply.failed.length) status(`download failed: ${reply.failed.map((f) => f.content_id).join(", ")}`);
 }
 
@@ -165,6 +168,7 @@ function finishCurrent() {
   if (!current) return;
   player.current = null;
   clearTimeout(current.timer);
+  clearInterval(current.pageTimer);
   const event = playEvent(current.item, current.startedAt, Date.now(), newUuid());
   player.played.push(event.id);
   stats.add(event).then(() => player.paired && stats.flush());
@@ -195,7 +199,24 @@ function showNext() {
     element = document.createElement("img");
     element.alt = item.name || "";
   }
-  element.src = contentUrl(item);
+  let pageTimer = null;
+  if (item.type === "pdf") {
+    // A PDF plays as its pages (pictures rendered by the server), sharing the entry's duration.
+    const count = player.pages[item.content_id] || 1;
+    const started = Date.now();
+    const showPage = () => {
+      const page = pdfPage((Date.now() - started) / 1000, entrySeconds(item), count);
+      if (element.dataset.page === String(page)) return;
+      element.dataset.page = String(page);
+      element.src = navigator.serviceWorker && navigator.serviceWorker.controller
+        ? `${contentUrl(item)}/page/${page}`
+        : `${item.download_url}&page=${page}`;
+    };
+    showPage();
+    pageTimer = setInterval(showPage, 250);
+  } else {
+    element.src = contentUrl(item);
+  }
   element.dataset.contentId = item.content_id;
   stage.replaceChildren(element);
   if (item.type === "video") {
@@ -205,7 +226,7 @@ function showNext() {
     });
   }
   const timer = setTimeout(showNext, entrySeconds(item) * 1000);
-  player.current = { item, startedAt: Date.now(), element, timer };
+  player.current = { item, startedAt: Date.now(), element, timer, pageTimer };
 }
 
 function setPlaylist(playlist) {
@@ -439,7 +460,9 @@ async function start() {
   await startServiceWorker();
   const assets = performance.getEntriesByType("resource").map((entry) => entry.name);
   ask({ type: "shell", urls: [window.location.pathname, ...assets.filter((url) => url.includes("/static/player/"))] });
-  player.held = (await ask({ type: "held" })).held || {};
+  const held = await ask({ type: "held" });
+  player.held = held.held || {};
+  player.pages = held.pages || {};
   player.paired = Boolean(player.playlist);
   showNext();
   beat();

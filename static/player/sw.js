@@ -23,22 +23,58 @@ async function sha256Hex(buffer) {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** What the cache holds now: content id -> file hash. */
+/** What the cache holds now: {held: content id -> file hash, pages: content id -> PDF page count}. */
 async function cachedContent() {
   const cache = await caches.open(CONTENT);
   const held = {};
+  const pages = {};
   for (const request of await cache.keys()) {
     const path = new URL(request.url).pathname;
-    if (!path.startsWith(CONTENT_PREFIX)) continue;
+    if (!path.startsWith(CONTENT_PREFIX) || path.includes("/page/")) continue;
     const response = await cache.match(request);
-    held[decodeURIComponent(path.slice(CONTENT_PREFIX.length))] = response.headers.get("X-File-Hash") || "";
+    const contentId = decodeURIComponent(path.slice(CONTENT_PREFIX.length));
+    held[contentId] = response.headers.get("X-File-Hash") || "";
+    if (response.headers.get("X-Pages")) pages[contentId] = Number(response.headers.get("X-Pages"));
   }
-  return held;
+  return { held, pages };
+}
+
+async function fetchOk(url, what) {
+  const response = await fetch(url, { cache: "no-store", credentials: "omit" });
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${what}`);
+  return response;
+}
+
+/** A PDF is played as its pages, rendered by the server: each page is downloaded and checked, then a
+ * marker with the PDF's hash and its page count says the whole PDF is here. */
+async function downloadPages(content) {
+  const separator = content.download_url.includes("?") ? "&" : "?";
+  const listing = await (await fetchOk(`${content.download_url}${separator}pages=1`, content.content_id)).json();
+  if (content.file_hash && listing.file_hash !== content.file_hash) throw new Error(`${content.content_id}: hash mismatch`);
+  const cache = await caches.open(CONTENT);
+  for (const page of listing.pages) {
+    const body = await (await fetchOk(page.download_url, `${content.content_id} page ${page.page}`)).arrayBuffer();
+    if ((await sha256Hex(body)) !== page.file_hash) throw new Error(`${content.content_id} page ${page.page}: hash mismatch`);
+    await cache.put(`${contentKey(content.content_id)}/page/${page.page}`, new Response(body, { headers: { "Content-Type": "image/png" } }));
+  }
+  await cache.put(
+    contentKey(content.content_id),
+    new Response(JSON.stringify(listing), {
+      headers: { "Content-Type": "application/json", "X-File-Hash": listing.file_hash, "X-Pages": String(listing.pages.length) },
+    }),
+  );
+}
+
+async function removeContent(cache, contentId) {
+  const key = contentKey(contentId);
+  for (const request of await cache.keys()) {
+    if (request.url === key || request.url.startsWith(`${key}/page/`)) await cache.delete(request);
+  }
 }
 
 async function download(content) {
-  const response = await fetch(content.download_url, { cache: "no-store", credentials: "omit" });
-  if (!response.ok) throw new Error(`HTTP ${response.status} for ${content.content_id}`);
+  if (content.type === "pdf") return downloadPages(content);
+  const response = await fetchOk(content.download_url, content.content_id);
   const body = await response.arrayBuffer();
   const hash = await sha256Hex(body);
   if (content.file_hash && hash !== content.file_hash) throw new Error(`${content.content_id}: hash mismatch`);
@@ -57,7 +93,7 @@ async function download(content) {
 
 async function sync({ fetch: wanted = [], remove = [] }) {
   const cache = await caches.open(CONTENT);
-  await Promise.all(remove.map((contentId) => cache.delete(contentKey(contentId))));
+  for (const contentId of remove) await removeContent(cache, contentId);
   const failed = [];
   for (const content of wanted) {
     try {
@@ -66,7 +102,7 @@ async function sync({ fetch: wanted = [], remove = [] }) {
       failed.push({ content_id: content.content_id, error: String(error) });
     }
   }
-  return { held: await cachedContent(), failed };
+  return { ...(await cachedContent()), failed };
 }
 
 async function cacheShell(urls) {
@@ -88,7 +124,7 @@ self.addEventListener("message", (event) => {
   const reply = (body) => event.source && event.source.postMessage({ id, ...body });
   let work;
   if (type === "sync") work = sync(event.data);
-  else if (type === "held") work = cachedContent().then((held) => ({ held, failed: [] }));
+  else if (type === "held") work = cachedContent().then((held) => ({ ...held, failed: [] }));
   else if (type === "shell") work = cacheShell(event.data.urls || []).then(() => ({}));
   else return;
   event.waitUntil(work.then(reply, (error) => reply({ error: String(error) })));

@@ -46,6 +46,29 @@ def server():
     live.stop()
 
 
+@pytest.fixture
+def campaign_of(fleet):
+    """A media of `fleet` made of `content`, in a campaign on `screen` (written before the browser starts)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.ads.services import campaign_create
+    from apps.media.services import media_create_from_upload
+
+    def make(screen, content, display_time=10):
+        media = media_create_from_upload(
+            fleet=fleet, upload=SimpleUploadedFile("content.bin", content), display_time=display_time
+        )
+        campaign_create(
+            fleet=fleet,
+            author=None,
+            values={"name": "Menu", "campaign_startdate": "2020-01-01"},
+            broadcasts=[{"media": media, "screens": [screen]}],
+        )
+        return media
+
+    return make
+
+
 def wait_for(predicate, timeout=30.0, step=0.25, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -171,3 +194,38 @@ def test_the_web_player_pairs_plays_offline_and_reports_each_display_once(
     assert stored.count() == len(offline_ids)
     assert {str(event.media_id) for event in stored} == {media["id"].split("-")[1]}
     assert all(event.screen_id == screen.pk for event in stored)
+
+
+PAGE_SHOWN = """(page) => { const e = document.querySelector('#stage img');
+  return e && e.dataset.page === String(page) && e.complete && e.naturalWidth > 0 ? e.getAttribute('src') : null; }"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_player_shows_a_pdf_as_its_pages(server, fleet, make_member, make_screen, campaign_of):
+    fleet.heartbeat_interval = 5
+    fleet.save(update_fields=["heartbeat_interval"])
+    make_member(fleet, Role.ADMIN, username="ops", password="ops-pass-42")
+    screen = make_screen(fleet, "Hall B")
+    pdf = campaign_of(screen, files.coloured_pdf([(220, 20, 20), (20, 40, 220)], size=(320, 180)), display_time=6)
+    http = httpx.Client(base_url=server.url, timeout=30)
+    token = http.post("/api/get_jwt_token/", json={"username": "ops", "password": "ops-pass-42"}).json()["token"]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        player = browser.new_page(viewport={"width": 640, "height": 360})
+        player.goto(f"{server.url}/player/")
+        player.wait_for_function("document.querySelector('#pairing-code').textContent.length === 6", timeout=20000)
+        paired = http.post(
+            "/api/management/v2/devices/pair/",
+            headers={"Authorization": f"JWT {token}"},
+            json={"pairing_code": player.inner_text("#pairing-code"), "screen": str(screen.pk)},
+        )
+        assert paired.status_code == 200, paired.text
+        first = player.wait_for_function(PAGE_SHOWN, arg=1, timeout=40000).json_value()
+        first_colour = pixel(player, 320, 180)
+        second = player.wait_for_function(PAGE_SHOWN, arg=2, timeout=10000).json_value()
+        second_colour = pixel(player, 320, 180)
+        browser.close()
+
+    assert first == f"/player/content/{pdf.public_id}/page/1" and second.endswith("/page/2")
+    assert close_to(first_colour, (220, 20, 20)) and close_to(second_colour, (20, 40, 220))

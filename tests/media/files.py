@@ -72,3 +72,11 @@ def png_header(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def coloured_pdf(colours, size=(200, 300)) -> bytes:
+    """A PDF whose page N is filled with colours[N] (drawn by Pillow)."""
+    pages = [Image.new("RGB", size, colour) for colour in colours]
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=72)
+    return out.getvalue()

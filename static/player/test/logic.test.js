@@ -10,6 +10,7 @@ import {
   diffContent,
   entrySeconds,
   nextEntry,
+  pdfPage,
   playEvent,
 } from "../logic.js";
 
@@ -158,4 +159,10 @@ test("StatsQueue keeps a batch on a server error (5xx) to try again later", asyn
   for (const event of events(2)) await queue.add(event);
   assert.equal(await queue.flush(), false);
   assert.equal(store.events.size, 2);
+});
+
+test("pdfPage shares the entry's duration evenly between the pages", () => {
+  assert.deepEqual([0, 2.9, 3, 5.99, 6, 8.99, 9, 50].map((t) => pdfPage(t, 9, 3)), [1, 1, 2, 2, 3, 3, 3, 3]);
+  assert.equal(pdfPage(4, 9, 0), 1); // a count not known yet: the first page
+  assert.equal(pdfPage(-1, 9, 3), 1);
 });
