@@ -6,7 +6,7 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import FleetViewSet, MeView
-from apps.ads.api.views import AdViewSet, BroadcastViewSet, DataFeedViewSet
+from apps.ads.api.views import AdViewSet, BroadcastViewSet, DataFeedViewSet, PlaylistViewSet, ScheduleViewSet
 from apps.alerts.api.views import AlertRuleViewSet, AlertViewSet
 from apps.broadcasts.api.views import ScreenLoopView
 from apps.devices.api.views import DeviceViewSet
@@ -31,6 +31,8 @@ router.register("medias", MediaViewSet, basename="media")
 router.register("ads", AdViewSet, basename="ad")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 router.register("feeds", DataFeedViewSet, basename="datafeed")
+router.register("playlists", PlaylistViewSet, basename="playlist")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("devices", DeviceViewSet, basename="device")
 router.register("alert_rules", AlertRuleViewSet, basename="alertrule")
 router.register("alerts", AlertViewSet, basename="alert")

@@ -16,7 +16,7 @@ from apps.screens.models import Screen, ScreenGroup
 
 from .feeds import data_feed_save
 from .filters import current_ads_q
-from .models import Ad, Broadcast, DataFeed, QuotaOverflow
+from .models import Ad, Broadcast, DataFeed, Playlist, QuotaOverflow, Schedule
 from .services import broadcast_delete, broadcast_save, campaign_audit, campaign_create, campaign_update
 
 
@@ -253,3 +253,31 @@ class DataFeedAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["fleet"]
     search_fields = ["name", "source_url"]
     readonly_fields = ["data", "fetched_at", "next_fetch_at", "last_error", "created", "modified"]
+
+
+class ReadOnlyAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+    """Written through the API's services (a schedule is compiled into its campaign); the console shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Playlist)
+class PlaylistAdmin(ReadOnlyAdmin):
+    list_display = ["name", "fleet", "transition", "modified"]
+    list_select_related = ["fleet"]
+    search_fields = ["name"]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "fleet", "playlist", "target_type", "priority", "active", "start_date", "end_date"]
+    list_select_related = ["fleet", "playlist"]
+    list_filter = ["active", "target_type"]
+    search_fields = ["name"]

@@ -5,6 +5,8 @@ A list of objects; all of them must hold for the content to play:
 - `{"type": "day_type", "operator": "eq" | "ne", "value": "weekday" | "weekend" | "public_holiday"}`:
   the screen's local day; public holidays are those of the screen's country and region (its place),
   from the `holidays` library. A screen whose country is unknown has no public holidays.
+- `{"type": "day_of_week", "operator": "in" | "not_in", "value": [1, 2, 3, 4, 5]}`: the screen's local
+  weekday, 1 (Monday) to 7 (Sunday); schedules' `days_of_week` compile to it.
 - `{"type": "time_range", "operator": "between" | "not_between", "value": "HH:MM-HH:MM"}`: the screen's
   local time, start included, end excluded; a range may cross midnight ("22:00-02:00").
 - `{"type": "feed", "feed": <feed id>, "path": "$.current.temperature", "operator": "lt" | "lte" | "gt" |
@@ -39,8 +41,11 @@ CONDITIONS_SCHEMA = {
     "items": {
         "type": "object",
         "properties": {
-            "type": {"type": "string", "enum": ["day_type", "time_range", "feed"]},
-            "operator": {"type": "string", "enum": ["eq", "ne", "lt", "lte", "gt", "gte", "between", "not_between"]},
+            "type": {"type": "string", "enum": ["day_type", "day_of_week", "time_range", "feed"]},
+            "operator": {
+                "type": "string",
+                "enum": ["eq", "ne", "lt", "lte", "gt", "gte", "between", "not_between", "in", "not_in"],
+            },
             "value": {"description": "weekday | weekend | public_holiday; HH:MM-HH:MM; or the value compared"},
             "feed": {
                 "type": "integer",
@@ -117,6 +122,13 @@ def clean_conditions(value) -> list[dict]:
             if target not in DAY_TYPES:
                 raise _error(f"{where}: a day type is one of {', '.join(DAY_TYPES)}, not {target!r}.")
             cleaned.append({"type": kind, "operator": operator, "value": target})
+        elif kind == "day_of_week":
+            if operator not in ("in", "not_in"):
+                raise _error(f"{where}: the operator of a day_of_week is in or not_in, not {operator!r}.")
+            days = target if isinstance(target, list) else None
+            if not days or any(isinstance(day, bool) or day not in range(1, 8) for day in days):
+                raise _error(f"{where}: a day_of_week value is a list of weekdays, 1 (Monday) to 7 (Sunday).")
+            cleaned.append({"type": kind, "operator": operator, "value": sorted(set(days))})
         elif kind == "time_range":
             if operator not in ("between", "not_between"):
                 raise _error(f"{where}: the operator of a time_range is between or not_between, not {operator!r}.")
@@ -144,7 +156,7 @@ def clean_conditions(value) -> list[dict]:
                 {"type": kind, "feed": feed, "path": condition["path"], "operator": operator, "value": target}
             )
         else:
-            raise _error(f"{where}: unknown type {kind!r}; the types are day_type, time_range and feed.")
+            raise _error(f"{where}: unknown type {kind!r}; the types are day_type, day_of_week, time_range and feed.")
     return cleaned
 
 
@@ -267,6 +279,9 @@ def holds(conditions, *, now: datetime, holidays_of_screen, place: dict, feeds: 
         if kind == "day_type":
             matches = condition["value"] in day_type_of(now.date(), holidays_of_screen)
             if matches != (condition["operator"] == "eq"):
+                return False
+        elif kind == "day_of_week":
+            if (now.isoweekday() in condition["value"]) != (condition["operator"] == "in"):
                 return False
         elif kind == "time_range":
             if in_range(now.time(), condition["value"]) != (condition["operator"] == "between"):

@@ -95,6 +95,7 @@ class Broadcast(models.Model):
     groups = models.ManyToManyField(ScreenGroup, blank=True, related_name="broadcasts")
     all_screens = models.BooleanField(default=False, help_text="Every screen of the fleet, present and future")
     conditions = models.JSONField(default=list, blank=True, help_text="See apps/ads/conditions.py")
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds; empty: the media's own (playlist items)")
     order = models.PositiveIntegerField(default=0)
     display_periods = models.JSONField(default=dict, blank=True)
     screens_loop_indexes = models.JSONField(
@@ -176,3 +177,86 @@ class DataFeed(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Transition(models.TextChoices):
+    NONE = "none", "None"
+    FADE = "fade", "Fade"
+    SLIDE = "slide", "Slide"
+
+
+class Playlist(models.Model):
+    """A reusable, ordered list of media (references 001 and 002); schedules aim it at screens."""
+
+    fleet_lookup = "fleet"
+
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="playlists")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    transition = models.CharField(max_length=10, choices=Transition.choices, default=Transition.NONE)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaylistItem(models.Model):
+    fleet_lookup = "playlist__fleet"
+
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="playlist_items")
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds; empty: the media's own")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.playlist} #{self.position}"
+
+
+class TargetType(models.TextChoices):
+    SCREEN = "screen", "One screen"
+    SCREEN_GROUP = "screen_group", "A screen group (follows membership)"
+    MULTIPLE_SCREENS = "multiple_screens", "Several screens"
+    ALL_SCREENS = "all_screens", "Every screen of the fleet (follows membership)"
+
+
+class Schedule(models.Model):
+    """A playlist aimed at a target at given days, hours and dates, with a priority (reference 001
+    "Plannings", 002 "Schedules"). Compiled into a campaign of its own (`ad`): see apps/ads/schedules.py."""
+
+    fleet_lookup = "fleet"
+
+    fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=100, blank=True)
+    playlist = models.ForeignKey(Playlist, on_delete=models.PROTECT, related_name="schedules")
+    target_type = models.CharField(max_length=20, choices=TargetType.choices)
+    screens = models.ManyToManyField(Screen, blank=True, related_name="schedules")
+    screen_group = models.ForeignKey(
+        ScreenGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="schedules"
+    )
+    days_of_week = models.JSONField(default=list, blank=True, help_text="1 (Monday) to 7 (Sunday); empty: every day")
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    color = models.CharField(max_length=7, blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    ad = models.OneToOneField(
+        Ad, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="schedule"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Schedule {self.pk}"

@@ -89,9 +89,13 @@ def _check_campaign(ad: Ad, items: list[dict], author) -> None:
     for item in items:
         _check_broadcast(ad, item)
     screen_sets = [frozenset(screen.pk for screen in item.get("screens", [])) for item in items]
+    target_sets = [
+        (screens, frozenset(group.pk for group in item.get("groups", [])), bool(item.get("all_screens")))
+        for screens, item in zip(screen_sets, items, strict=True)
+    ]
     # Cloned broadcasts are campaigns of their own, so their screens may differ (reference 000's own
     # "Update a campaign" example); a playlist is one sequence per screen, so it needs the same screens.
-    if ad.multimedia_type == MultimediaType.PLAYLIST and len(set(screen_sets)) > 1:
+    if ad.multimedia_type == MultimediaType.PLAYLIST and len(set(target_sets)) > 1:
         raise field_error(
             "broadcasts", f"All broadcasts of a {ad.multimedia_type} campaign must have the same screens."
         )
@@ -106,11 +110,11 @@ def _check_campaign(ad: Ad, items: list[dict], author) -> None:
     if ad.sliding and not ad.is_share_of_voice:
         raise field_error("sliding", "Only share-of-voice campaigns can slide.")
     follows_membership = any(item.get("groups") or item.get("all_screens") for item in items)
-    if follows_membership and (ad.sliding or ad.multimedia_type != MultimediaType.CLONED):
-        # A sliding campaign and a playlist are sequences over a fixed list of screens; stretched is
-        # "different screens per media", which membership that changes under it cannot promise.
+    if follows_membership and (ad.sliding or ad.multimedia_type == MultimediaType.STRETCHED):
+        # A sliding campaign is a rotation over a fixed list of screens; stretched is "different screens per
+        # media", which membership that changes under it cannot promise.
         raise field_error(
-            "broadcasts", "Screen groups and the whole fleet are targets of cloned, non-sliding campaigns only."
+            "broadcasts", "Screen groups and the whole fleet are targets of cloned and playlist campaigns only."
         )
     if ad.is_share_of_voice and any(item.get("all_screens") for item in items):
         # Every future screen would have to fit the quota the day it is added, and has no allocation yet.
@@ -198,6 +202,7 @@ def _write_broadcasts(ad: Ad, items: list[dict], replace: bool) -> None:
             "screens_loop_indexes": item.get("screens_loop_indexes", {}),
             "conditions": item.get("conditions", []),
             "all_screens": item.get("all_screens", False),
+            "duration": item.get("duration"),
         }
         matches = by_key.get(key)
         if matches:
@@ -341,6 +346,8 @@ def campaign_give(*, ad: Ad, author_key) -> Ad:
 
 
 def _seconds(broadcast: Broadcast) -> float:
+    if broadcast.duration is not None:
+        return float(broadcast.duration)
     if broadcast.media is not None:
         return float(broadcast.media.play_duration or 0)
     parameters = (broadcast.ad.adupdater or {}).get("parameters", {})

@@ -175,7 +175,9 @@ def _candidate(broadcast: Broadcast, sliding_order: list, feeds: dict) -> Candid
         ad_name=ad.name,
         media_id=media.pk if media else None,
         media_type=media.type if media else None,
-        duration=float(media.play_duration or 0) if media else 0.0,
+        duration=float(
+            broadcast.duration if broadcast.duration is not None else (media.play_duration or 0) if media else 0
+        ),
         file_hash=media.checksum if media else "",
         size=media.size if media else 0,
         status=ad.status,

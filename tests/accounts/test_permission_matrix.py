@@ -72,6 +72,14 @@ def build(prefix, fleet, make_screen, make_media, make_place):
     if prefix == "medias":
         media = make_media(fleet, name="matrix")
         return media, f"{API}/medias/{media.public_id}/"
+    if prefix in ("playlists", "schedules"):
+        from apps.ads.models import Playlist, Schedule
+
+        playlist = Playlist.objects.create(fleet=fleet, name="Matrix")
+        if prefix == "playlists":
+            return playlist, f"{API}/playlists/{playlist.pk}/"
+        schedule = Schedule.objects.create(fleet=fleet, playlist=playlist, target_type="all_screens")
+        return schedule, f"{API}/schedules/{schedule.pk}/"
     if prefix == "feeds":
         from apps.ads.models import DataFeed
 
@@ -106,6 +114,13 @@ def creation(prefix, action, fleet, make_screen, make_media, player, httpserver=
     """A valid request body for a list route's POST, so that only the role decides."""
     from apps.ads.models import Ad
 
+    if prefix == "playlists":
+        return {"name": "New", "fleet": fleet_url(fleet), "items": [{"media": make_media(fleet).public_id}]}
+    if prefix == "schedules":
+        from apps.ads.models import Playlist
+
+        playlist = Playlist.objects.create(fleet=fleet, name="For a schedule")
+        return {"fleet": fleet_url(fleet), "playlist": f"{API}/playlists/{playlist.pk}/", "target_type": "all_screens"}
     if prefix == "feeds":  # a data feed is fetched when it is created: a real local server answers
         httpserver.expect_request("/matrix.json").respond_with_json({"t": 1})
         return {"name": "New", "fleet": fleet_url(fleet), "source_url": httpserver.url_for("/matrix.json")}

@@ -83,7 +83,7 @@ def test_the_whole_fleet(api, fleet, other_fleet, make_screen, make_media):
 
 def test_groups_and_the_fleet_are_for_cloned_campaigns_only(api, fleet, lobby, make_media):
     media = make_media(fleet)
-    for kind in ("playlist", "stretched"):
+    for kind in ("stretched",):
         response = post(
             api,
             ADS,

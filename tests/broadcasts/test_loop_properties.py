@@ -42,6 +42,8 @@ conditions = st.lists(
             {"type": "day_type", "operator": "ne", "value": "public_holiday"},
             {"type": "time_range", "operator": "between", "value": "09:00-17:00"},
             {"type": "time_range", "operator": "not_between", "value": "22:00-06:00"},
+            {"type": "day_of_week", "operator": "in", "value": [1, 3, 5]},
+            {"type": "day_of_week", "operator": "not_in", "value": [6, 7]},
             {"type": "feed", "feed": 1, "path": "$.t", "operator": "lt", "value": 10},
             {"type": "feed", "feed": 1, "path": "$.cities.{city}.t", "operator": "gte", "value": 10},
             {"type": "feed", "feed": 1, "path": "$.nowhere", "operator": "lt", "value": 10},
@@ -217,6 +219,8 @@ def test_conditions_hold_for_everything_that_plays(screen, at, pool):
                 assert {"weekday": not weekend, "weekend": weekend, "public_holiday": holiday}[value]
             if condition["type"] == "day_type" and condition["operator"] == "ne":
                 assert not holiday
+            if condition["type"] == "day_of_week":
+                assert (now.isoweekday() in value) == (condition["operator"] == "in")
             if condition["type"] == "time_range" and condition["operator"] == "between":
                 assert 9 * 60 <= minutes < 17 * 60
             if condition["type"] == "time_range" and condition["operator"] == "not_between":

@@ -1,16 +1,17 @@
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.screens.api.serializers import WeekHoursField
-from apps.screens.models import ScreenGroup
+from apps.screens.models import Screen, ScreenGroup
 from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField, Serializer
 from signage.bounds import DAY_VALIDATORS, MAX_INT
 
 from ..conditions import CONDITIONS_SCHEMA
 from ..feeds import data_feed_save
-from ..models import Ad, AdStatus, Broadcast, CampaignType, DataFeed, MultimediaType
+from ..models import Ad, AdStatus, Broadcast, CampaignType, DataFeed, MultimediaType, Playlist, Schedule, TargetType
+from ..schedules import playlist_save, schedule_save
 from ..services import campaign_create, campaign_update
 from .fields import MediaField, ScreenListField, canonical_screen_id
 
@@ -279,3 +280,116 @@ class DataFeedSerializer(FleetOwnedSerializer):
     def update(self, instance, validated_data):
         validated_data.pop("fleet", None)
         return data_feed_save(fleet=instance.fleet, values=validated_data, feed=instance)
+
+
+class PlaylistItemSerializer(Serializer):
+    media = MediaField()
+    duration = serializers.FloatField(
+        required=False, allow_null=True, min_value=1, max_value=86400, help_text="Seconds; empty: the media's own"
+    )
+    position = serializers.IntegerField(read_only=True)
+
+
+@extend_schema_serializer(component_name="MediaPlaylist")  # "Playlist" is the device protocol's answer
+class PlaylistSerializer(FleetOwnedSerializer):
+    fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", queryset=Fleet.objects.all())
+    items = PlaylistItemSerializer(
+        many=True, required=False, help_text="In order; on write, the list replaces the old one"
+    )
+    item_count = serializers.SerializerMethodField()
+    total_duration = serializers.SerializerMethodField(help_text="Seconds")
+
+    class Meta:
+        model = Playlist
+        fields = [
+            "url", "id", "fleet", "name", "description", "transition", "items", "item_count", "total_duration",
+            "created", "modified",
+        ]  # fmt: skip
+        field_queries = {
+            "items": {"prefetch": ["items__media"]},
+            "item_count": {"prefetch": ["items__media"]},
+            "total_duration": {"prefetch": ["items__media"]},
+        }
+
+    def get_item_count(self, playlist) -> int:
+        return len(playlist.items.all())
+
+    def get_total_duration(self, playlist) -> float:
+        return sum(float(item.duration or item.media.play_duration or 0) for item in playlist.items.all())
+
+    def create(self, validated_data):
+        items = validated_data.pop("items", None)
+        return playlist_save(fleet=validated_data.pop("fleet"), values=validated_data, items=items)
+
+    def update(self, instance, validated_data):
+        items = validated_data.pop("items", None)
+        validated_data.pop("fleet", None)
+        return playlist_save(fleet=instance.fleet, values=validated_data, items=items, playlist=instance)
+
+
+class ScheduleSerializer(FleetOwnedSerializer):
+    fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", queryset=Fleet.objects.all())
+    playlist = ScopedHyperlinkedRelatedField(view_name="playlist-detail", queryset=Playlist.objects.all())
+    target_type = serializers.ChoiceField(choices=TargetType.choices)
+    screen = serializers.SerializerMethodField(help_text="target_type screen: the screen")
+    screens = ScopedHyperlinkedRelatedField(
+        many=True, required=False, view_name="screen-detail", queryset=Screen.objects.all(),
+        help_text="target_type screen (one) or multiple_screens",
+    )  # fmt: skip
+    screen_group = ScopedHyperlinkedRelatedField(
+        required=False, allow_null=True, view_name="screengroup-detail", queryset=ScreenGroup.objects.all()
+    )
+    days_of_week = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=7), required=False, max_length=7,
+        help_text="1 (Monday) to 7 (Sunday); empty: every day",
+    )  # fmt: skip
+    start_time = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    end_time = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    color = serializers.RegexField(r"^#[0-9A-Fa-f]{6}$", required=False, allow_blank=True)
+    conditions = ConditionsField(required=False)
+    ad = serializers.SerializerMethodField(help_text="The campaign this schedule is compiled into (read-only)")
+
+    class Meta:
+        model = Schedule
+        fields = [
+            "url", "id", "fleet", "name", "playlist", "target_type", "screen", "screens", "screen_group",
+            "days_of_week", "start_time", "end_time", "start_date", "end_date", "priority", "active", "color",
+            "conditions", "ad", "created", "modified",
+        ]  # fmt: skip
+        field_queries = {"screen": {"prefetch": ["screens"]}, "ad": {"only": ["ad"]}}
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_screen(self, schedule):
+        if schedule.target_type != TargetType.SCREEN:
+            return None
+        screens = list(schedule.screens.all())
+        if not screens:
+            return None
+        request = self.context.get("request")
+        url = reverse("screen-detail", kwargs={"pk": screens[0].pk})
+        return request.build_absolute_uri(url) if request else url
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_ad(self, schedule):
+        if schedule.ad_id is None:
+            return None
+        request = self.context.get("request")
+        url = reverse("ad-detail", kwargs={"pk": schedule.ad_id})
+        return request.build_absolute_uri(url) if request else url
+
+    def to_internal_value(self, data):
+        # `screen` (one) is written as a one-screen `screens` list.
+        if isinstance(data, dict) and "screen" in data:
+            data = {**data, "screens": [data["screen"]] if data["screen"] else []}
+            data.pop("screen")
+        return super().to_internal_value(data)
+
+    def create(self, validated_data):
+        screens = validated_data.pop("screens", None)
+        return schedule_save(fleet=validated_data.pop("fleet"), values=validated_data, screens=screens)
+
+    def update(self, instance, validated_data):
+        screens = validated_data.pop("screens", None)
+        validated_data.pop("fleet", None)
+        return schedule_save(fleet=instance.fleet, values=validated_data, screens=screens, schedule=instance)

@@ -7,14 +7,22 @@ from signage.api.viewsets import ModelViewSet
 
 from .. import services
 from ..filters import AdFilter, BroadcastFilter
-from ..models import Ad, Broadcast, DataFeed
-from .serializers import AdSerializer, BroadcastSerializer, DataFeedSerializer, GiveSerializer
+from ..models import Ad, Broadcast, DataFeed, Playlist, Schedule
+from ..schedules import playlist_delete, schedule_delete
+from .serializers import (
+    AdSerializer,
+    BroadcastSerializer,
+    DataFeedSerializer,
+    GiveSerializer,
+    PlaylistSerializer,
+    ScheduleSerializer,
+)
 
 
 class AdViewSet(ModelViewSet):
     """Campaigns with their broadcasts (reference 000 "Campaigns"). Editors and admins write them."""
 
-    queryset = Ad.objects.all()
+    queryset = Ad.objects.filter(schedule__isnull=True)  # a schedule's campaign is written through it
     serializer_class = AdSerializer
     filterset_class = AdFilter
     ordering_fields = ["name", "campaign_startdate", "campaign_enddate", "priority", "created"]
@@ -33,7 +41,7 @@ class AdViewSet(ModelViewSet):
 class BroadcastViewSet(ModelViewSet):
     """Broadcasts (reference 000 "Broadcasts"): only users who may edit the campaign change them."""
 
-    queryset = Broadcast.objects.all()
+    queryset = Broadcast.objects.filter(ad__schedule__isnull=True)
     serializer_class = BroadcastSerializer
     filterset_class = BroadcastFilter
     ordering_fields = ["order", "created"]
@@ -70,3 +78,31 @@ class DataFeedViewSet(ModelViewSet):
     filterset_fields = ["fleet", "name"]
     search_fields = ["name"]
     ordering_fields = ["name", "fetched_at", "id"]
+
+
+class PlaylistViewSet(ModelViewSet):
+    """Playlists (references 001 and 002): reusable ordered media; editing one changes every schedule
+    that uses it from the players' next playlist fetch."""
+
+    queryset = Playlist.objects.all()
+    serializer_class = PlaylistSerializer
+    filterset_fields = ["fleet", "name", "transition"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created", "id"]
+
+    def perform_destroy(self, instance):
+        playlist_delete(playlist=instance)
+
+
+class ScheduleViewSet(ModelViewSet):
+    """Schedules (reference 001 "Plannings", 002 "Schedules"): a playlist aimed at a target, with days,
+    hours, dates, a priority 0-100 and conditions. Compiled into a campaign (`ad`) the loop plays."""
+
+    queryset = Schedule.objects.all()
+    serializer_class = ScheduleSerializer
+    filterset_fields = ["fleet", "active", "target_type", "playlist", "screen_group"]
+    search_fields = ["name"]
+    ordering_fields = ["priority", "name", "start_date", "created", "id"]
+
+    def perform_destroy(self, instance):
+        schedule_delete(schedule=instance)
