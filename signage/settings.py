@@ -197,7 +197,7 @@ SIGNAGE_CONSOLE_NAVIGATION = [
 ]  # fmt: skip
 # Extra dashboard panels: dotted paths of callables `(request, fleets) -> dict` that apps to the right of
 # the console's own data provide ("title" and "rows" [(label, value)], or "chart" {"labels", "values"}).
-SIGNAGE_DASHBOARD_PANELS: list[str] = []
+SIGNAGE_DASHBOARD_PANELS: list[str] = ["apps.alerts.dashboard.open_alerts_panel"]
 # The dashboard's chart: plays per day once statistics provide it; screens heard from per hour meanwhile.
 SIGNAGE_DASHBOARD_CHART = ""
 

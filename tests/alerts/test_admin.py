@@ -118,3 +118,13 @@ def test_open_alerts_count_for_the_dashboard(fleet, other_fleet, alerts, make_me
 
     alert_set_archived(alert=mine[0], archived=True)
     assert open_alerts_count([fleet.pk]) == 1
+
+
+def test_the_dashboard_counts_open_alerts(console_for, fleet, alerts):
+    mine, _ = alerts
+    from apps.alerts.services import alert_set_archived
+
+    alert_set_archived(alert=mine[1], archived=True)  # archived: no longer counted
+    page = console_for(fleet, Role.VIEWER).get("/admin/").content.decode()
+    assert "Open alerts: <b>1</b>" in page
+    assert "Hot (Paris Metro)" in page and "Foreign heat" not in page and "Loud" not in page
