@@ -298,7 +298,8 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
     for dimension in group_by:
         if dimension in ENTITY_COLUMNS:
             id_column, name_column = ENTITY_COLUMNS[dimension]
-            keys.append(f"e.{id_column}")
+            # uuids and dates come out as text: the rows go to JSON or CSV as they are
+            keys.append(f"e.{id_column}::text" if id_column in ("screen_id", "ad_id") else f"e.{id_column}")
             names.append((len(keys) - 1, f"e.{name_column}"))
         elif dimension == "media":
             keys.append("e.media_type || '-' || e.media_id")
@@ -314,7 +315,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
         else:
             keys.append(
                 {
-                    "date": "e.local::date",
+                    "date": "e.local::date::text",
                     "hour": "extract(hour FROM e.local)::int",
                     "weekday": "extract(isodow FROM e.local)::int",
                 }[dimension]
@@ -326,7 +327,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
         for i, key in enumerate(keys):
             select.append(key)
             select += [f"max({name})" for j, name in names if j == i]
-        select += ["sum(e.plays)", "sum(e.duration)", "1"]
+        select += ["sum(e.plays)::bigint", "sum(e.duration)::float8", "1"]
         order = ", ".join(keys)
         sql = f"SELECT {', '.join(select)} FROM ({source}) e GROUP BY {order} ORDER BY {order}"
         if limit is not None:
@@ -344,7 +345,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
         outer_select.append(f"g.k{i}")
         if i in named:
             outer_select.append(f"max(g.n{i})")
-    outer_select += ["sum(g.plays)", "sum(g.duration)", "count(*)"]
+    outer_select += ["sum(g.plays)::bigint", "sum(g.duration)::float8", "count(*)"]
     sql = f"SELECT {', '.join(outer_select)} FROM ({inner}) g"
     if keys:
         order = ", ".join(f"g.k{i}" for i in range(len(keys)))
@@ -409,13 +410,16 @@ def _sqlite_aggregate(query: StatsQuery, group_by: list[str]) -> list[tuple]:
 
 def _normalise(columns: list[str], row: tuple) -> dict:
     values = dict(zip(columns, row, strict=True))
-    for dimension in ("screen", "campaign"):
-        if values.get(dimension) is not None:
-            values[dimension] = str(values[dimension])
-    if values.get("date") is not None:
+    for dimension in ("screen", "campaign"):  # SQLite gives uuids and dates as objects, PostgreSQL as text
+        value = values.get(dimension)
+        if value is not None and not isinstance(value, str):
+            values[dimension] = str(value)
+    if values.get("date") is not None and not isinstance(values["date"], str):
         values["date"] = values["date"].isoformat()
-    values["count"] = int(values["count"])
-    values["total_duration"] = float(values["total_duration"] or 0)
+    if not isinstance(values["count"], int):
+        values["count"] = int(values["count"])
+    if not isinstance(values["total_duration"], float):
+        values["total_duration"] = float(values["total_duration"] or 0)
     return values
 
 
