@@ -314,6 +314,12 @@ def main():
         )
         rows.append(("displays page, 1 screen, 1 day ms", statistics.median(api_samples) * 1000,
                      statistics.median(sql_samples) * 1000, "its SQL from a cursor", False))  # fmt: skip
+        # The floor of any authenticated request through this stack: a statistics query refused before SQL.
+        trivial = timed(
+            lambda: http.get(f"{host}/api/statistics/v2/displays/", headers=auth).status_code, options.repeat * 4
+        )
+        rows.append(("  (for scale: a 400 from the same view, no SQL) ms", statistics.median(api_samples) * 1000,
+                     statistics.median(trivial) * 1000, "trivial request", False))  # fmt: skip
 
         # 4. CSV export of about a million rows: rate and the worker's peak memory.
         per_day = options.screens * data["per_screen"] / options.days
