@@ -38,6 +38,7 @@ schema: install
 bench: install
 	$(BIN)/python bench/device_protocol.py $(BENCH_ARGS)
 	$(BIN)/python bench/stats.py $(STATS_BENCH_ARGS)
+	$(BIN)/python bench/management_lists.py $(BENCH_LIST_ARGS)
 
 # N paired players against gunicorn + Celery on PostgreSQL and Redis (needs DATABASE_URL and REDIS_URL);
 # a few minutes. LOADTEST_ARGS="--screens 60000 --interval 60 --duration 180" for the full fleet.

@@ -52,7 +52,7 @@ def options():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=8, help="connections in flight (capacity phase)")
     parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--stats-every", type=int, default=5, help="heartbeats between proof-of-play batches")
+    parser.add_argument("--stats-every", type=int, default=2, help="heartbeats between proof-of-play batches")
     return parser.parse_args()
 
 

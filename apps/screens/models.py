@@ -127,6 +127,8 @@ class Screen(models.Model):
         indexes = [
             models.Index(fields=["fleet", "active"]),
             models.Index(fields=["online_modified_date"]),
+            # The list's default order: a page far down is read in index order, not sorted on disk.
+            models.Index(fields=["name", "id"], name="screen_name_id"),
         ]
 
     def __str__(self) -> str:

@@ -2,15 +2,48 @@
 and relations scoped to the requesting user's fleets, so a payload cannot attach another fleet's object
 (it is a 400 "does not exist", exactly like an id that exists nowhere)."""
 
+from urllib.parse import quote
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import NoReverseMatch
 from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import serializers
 
 from apps.accounts import scoping
 from signage.bounds import DAY_VALIDATORS, INTEGER_RANGES
 
+PLACEHOLDER = "0lookup0"  # stands for the lookup value in a reversed URL (the routers' lookups take it)
 
-class ScopedHyperlinkedRelatedField(serializers.HyperlinkedRelatedField):
+
+class TemplatedHyperlinkMixin:
+    """Hyperlinks from one `reverse()` per view name and request: the URL is reversed once with a
+    placeholder, then each row's lookup value takes its place (a page of 1,000 screens spent a third of
+    its time in `reverse()`). A URL the placeholder does not fit is reversed row by row, as DRF does."""
+
+    def get_url(self, obj, view_name, request, format):
+        if hasattr(obj, "pk") and obj.pk in (None, ""):
+            return None
+        templates = self.context.setdefault("_url_templates", {}) if isinstance(self.context, dict) else {}
+        key = (view_name, self.lookup_url_kwarg, format, request is not None)
+        template = templates.get(key)
+        if template is None:
+            try:
+                template = self.reverse(
+                    view_name, kwargs={self.lookup_url_kwarg: PLACEHOLDER}, request=request, format=format
+                )
+            except NoReverseMatch:
+                template = ""
+            templates[key] = template = template if template.count(PLACEHOLDER) == 1 else ""
+        if not template:
+            return super().get_url(obj, view_name, request, format)
+        return template.replace(PLACEHOLDER, quote(str(getattr(obj, self.lookup_field)), safe="!$&'()*+,;=~:@"))
+
+
+class HyperlinkedIdentityField(TemplatedHyperlinkMixin, serializers.HyperlinkedIdentityField):
+    pass
+
+
+class ScopedHyperlinkedRelatedField(TemplatedHyperlinkMixin, serializers.HyperlinkedRelatedField):
     def get_queryset(self):
         queryset = super().get_queryset()
         request = self.context.get("request")
@@ -50,6 +83,7 @@ class Serializer(WholeWhenNestedMixin, serializers.Serializer):
 
 class ModelSerializer(WholeWhenNestedMixin, FlexFieldsSerializerMixin, serializers.HyperlinkedModelSerializer):
     serializer_related_field = ScopedHyperlinkedRelatedField
+    serializer_url_field = HyperlinkedIdentityField
 
     def apply_flex_fields(self, fields, flex_options):
         """`fields=` and `omit=` name fields this serializer has (a 400 otherwise, where drf-flex-fields
