@@ -9,7 +9,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_urlconf, reverse
 from django.utils import timezone
 
 from apps.accounts.models import Fleet
@@ -249,14 +249,39 @@ def device_lock(*, device: Device, pin: str | None, author=None) -> Device:
 # --- playlist and downloads --------------------------------------------------------------------------------
 
 
+def _signer() -> signing.Signer:
+    signer = _signers.get(settings.SECRET_KEY)
+    if signer is None:
+        signer = _signers[settings.SECRET_KEY] = signing.Signer(salt="signage.device-download")
+    return signer
+
+
+_signers: dict = {}
+
+
 def download_signature(device_id, media_id, expires: int) -> str:
-    return signing.Signer(salt="signage.device-download").signature(f"{device_id}:{media_id}:{expires}")
+    return _signer().signature(f"{device_id}:{media_id}:{expires}")
 
 
 def download_url(device: Device, content: dict, expires: int) -> str:
-    path = reverse("device-content-download", kwargs={"content_id": content["content_id"]})
+    path = _download_path().replace(PLACEHOLDER, content["content_id"])
     signature = download_signature(device.pk, content["media_id"], expires)
     return f"{path}?device={device.pk}&expires={expires}&signature={signature}"
+
+
+PLACEHOLDER = "0content0"
+
+
+def _download_path() -> str:
+    """The download path with a placeholder for the content id: reversed once per URL configuration."""
+    urlconf = get_urlconf()
+    path = _download_paths.get(urlconf)
+    if path is None:
+        path = _download_paths[urlconf] = reverse("device-content-download", kwargs={"content_id": PLACEHOLDER})
+    return path
+
+
+_download_paths: dict = {}
 
 
 def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
