@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0003_fleet_telemetry_history_interval'),
         ('places', '0001_initial'),
-        ('screens', '0001_initial'),
+        ('screens', '0002_screen_schedule_mode'),
     ]
 
     operations = [
