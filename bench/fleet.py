@@ -414,7 +414,8 @@ async def simulate(args, data: dict, on_change) -> dict:
                 item = items[0]
                 event = {
                     "id": str(uuid.uuid4()), "media": item["content_id"], "ad": item["ad_id"],
-                    "broadcast": item["broadcast_id"], "started_at": "2026-01-01T10:00:00Z", "duration": 10,
+                    "broadcast": item["broadcast_id"], "duration": 10,
+                    "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30)),
                 }  # fmt: skip
                 await call("stats", "POST", "/api/device/stats", {**auth, "Content-Type": "application/json"},
                            json.dumps({"events": [event]}).encode())  # fmt: skip
