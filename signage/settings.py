@@ -199,7 +199,7 @@ SIGNAGE_CONSOLE_NAVIGATION = [
 # the console's own data provide ("title" and "rows" [(label, value)], or "chart" {"labels", "values"}).
 SIGNAGE_DASHBOARD_PANELS: list[str] = ["apps.alerts.dashboard.open_alerts_panel"]
 # The dashboard's chart: plays per day once statistics provide it; screens heard from per hour meanwhile.
-SIGNAGE_DASHBOARD_CHART = ""
+SIGNAGE_DASHBOARD_CHART = "apps.stats.console.plays_today_chart"  # today's plays per hour
 
 UNFOLD = {
     "SITE_TITLE": "Signage console",

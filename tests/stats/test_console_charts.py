@@ -66,3 +66,11 @@ def test_todays_plays_for_the_dashboard(rf, played, fleet, other_fleet):
         1 if today.date() == timezone.now().date() else 0
     )
     assert plays_today_chart(rf.get("/admin/"), [other_fleet.pk])["values"] == [0] * 24
+
+
+def test_the_dashboard_charts_todays_plays(admin_client, played):
+    _, _, today = played
+    page = admin_client.get("/admin/")
+    chart = page.context["chart"]
+    assert chart["title"].startswith("Plays today") and len(chart["values"]) == 24
+    assert sum(chart["values"]) == (1 if today.date() == timezone.now().date() else 0)
