@@ -265,14 +265,21 @@ function screenshot() {
     const h = height * scale;
     context.drawImage(element, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
   }
-  return { image: canvas.toDataURL("image/png"), width: canvas.width, height: canvas.height };
+  // JPEG: a full-screen photo as PNG would pass the server's request size limit.
+  return { image: canvas.toDataURL("image/jpeg", 0.85), width: canvas.width, height: canvas.height };
 }
 
 async function reportResult(id, outcome, result) {
   const body = { status: outcome, result };
   try {
     const response = await call(`/commands/${id}/result`, { method: "POST", body });
-    if (response.ok || response.status === 400) return;
+    // Answered: done. Refused (4xx): sending it again cannot help, and a heartbeat carrying a refused
+    // result (too large, say) would fail every time; report the refusal instead.
+    if (response.ok) return;
+    if (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 429) {
+      if (outcome === "succeeded") await reportResult(id, "failed", { error: `result refused: HTTP ${response.status}` });
+      return;
+    }
   } catch (error) {
     // unreachable: the next heartbeat carries it
   }
