@@ -29,13 +29,27 @@ class AuditMiddleware(AuditlogMiddleware):
         data["additional_data"] = {"door": door_of(request.path)}
         return data
 
+    def __call__(self, request):
+        try:
+            return super().__call__(request)
+        finally:
+            # auditlog leaves the request's context in the thread; a later task or command must not
+            # inherit its actor.
+            auditlog_value.set(None)
+
+
+def _current() -> dict | None:
+    try:
+        return auditlog_value.get()
+    except LookupError:
+        return None
+
 
 def record_principal(user=None, **details) -> None:
     """Make `user` (and `details`, e.g. the OAuth2 application or the device) the author of what the rest
     of the request changes."""
-    try:
-        context = auditlog_value.get()
-    except LookupError:
+    context = _current()
+    if context is None:
         return
     if user is not None and user.is_authenticated:
         context["actor"] = user
@@ -45,8 +59,5 @@ def record_principal(user=None, **details) -> None:
 
 def task_context(task_name: str):
     """The audit context of a Celery task: door `task`, the enclosing actor kept when run eagerly."""
-    try:
-        actor = auditlog_value.get().get("actor")
-    except LookupError:
-        actor = None
+    actor = (_current() or {}).get("actor")
     return set_extra_data({"actor": actor, "additional_data": {"door": "task", "task": task_name}})
