@@ -34,15 +34,17 @@ class AuditMiddleware(AuditlogMiddleware):
             return super().__call__(request)
         finally:
             # auditlog leaves the request's context in the thread; a later task or command must not
-            # inherit its actor.
-            auditlog_value.set(None)
+            # inherit its actor. (A context that no receiver matches: auditlog's receivers, connected
+            # globally by requests of other threads, compare their id with it.)
+            auditlog_value.set({"signal_duid": None})
 
 
 def _current() -> dict | None:
     try:
-        return auditlog_value.get()
+        context = auditlog_value.get()
     except LookupError:
         return None
+    return context if context and context.get("signal_duid") else None
 
 
 def record_principal(user=None, **details) -> None:
