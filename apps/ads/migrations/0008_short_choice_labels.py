@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ads', '0006_targets_conditions_feeds'),
+        ('ads', '0007_playlists_schedules'),
     ]
 
     operations = [
