@@ -29,13 +29,29 @@ class AuditMiddleware(AuditlogMiddleware):
         data["additional_data"] = {"door": door_of(request.path)}
         return data
 
+    def __call__(self, request):
+        try:
+            return super().__call__(request)
+        finally:
+            # auditlog leaves the request's context in the thread; a later task or command must not
+            # inherit its actor. (A context that no receiver matches: auditlog's receivers, connected
+            # globally by requests of other threads, compare their id with it.)
+            auditlog_value.set({"signal_duid": None})
+
+
+def _current() -> dict | None:
+    try:
+        context = auditlog_value.get()
+    except LookupError:
+        return None
+    return context if context and context.get("signal_duid") else None
+
 
 def record_principal(user=None, **details) -> None:
     """Make `user` (and `details`, e.g. the OAuth2 application or the device) the author of what the rest
     of the request changes."""
-    try:
-        context = auditlog_value.get()
-    except LookupError:
+    context = _current()
+    if context is None:
         return
     if user is not None and user.is_authenticated:
         context["actor"] = user
@@ -45,8 +61,5 @@ def record_principal(user=None, **details) -> None:
 
 def task_context(task_name: str):
     """The audit context of a Celery task: door `task`, the enclosing actor kept when run eagerly."""
-    try:
-        actor = auditlog_value.get().get("actor")
-    except LookupError:
-        actor = None
+    actor = (_current() or {}).get("actor")
     return set_extra_data({"actor": actor, "additional_data": {"door": "task", "task": task_name}})

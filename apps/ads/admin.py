@@ -13,6 +13,7 @@ from apps.accounts.admin_scoping import (
 )
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen, ScreenGroup
+from apps.screens.widgets import WeekHoursField
 
 from .feeds import data_feed_save
 from .filters import current_ads_q
@@ -43,6 +44,7 @@ class BroadcastForm(forms.ModelForm):
     group_list = forms.ModelMultipleChoiceField(
         queryset=ScreenGroup.objects.none(), required=False, label="Screen groups"
     )
+    display_periods = WeekHoursField(required=False, label="Display periods")
     screen_choices = Screen.objects.none()
     group_choices = ScreenGroup.objects.none()
 
@@ -100,17 +102,7 @@ class BroadcastInline(FleetScopedAdminMixin, StackedInline):
 
 @admin.register(Ad)
 class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
-    list_display = [
-        "name",
-        "fleet",
-        "campaign_startdate",
-        "campaign_enddate",
-        "status",
-        "campaign_type",
-        "multimedia_type",
-        "author_origin",
-        "broadcast_count",
-    ]
+    list_display = ["name", "fleet", "starts", "ends", "status", "kind", "media_kind", "share", "broadcast_count"]
     list_filter = [
         CurrentFilter,
         "status",
@@ -132,6 +124,26 @@ class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "fleet"] if obj is not None else fields
+
+    @admin.display(description="Starts", ordering="campaign_startdate")
+    def starts(self, ad):
+        return ad.campaign_startdate
+
+    @admin.display(description="Ends", ordering="campaign_enddate")
+    def ends(self, ad):
+        return ad.campaign_enddate or "—"
+
+    @admin.display(description="Type", ordering="campaign_type")
+    def kind(self, ad):
+        return ad.get_campaign_type_display()
+
+    @admin.display(description="Media", ordering="multimedia_type")
+    def media_kind(self, ad):
+        return ad.get_multimedia_type_display()
+
+    @admin.display(description="Share of voice", ordering="author_origin")
+    def share(self, ad):
+        return ad.author_origin.name if ad.author_origin_id else "—"
 
     @admin.display(description="Broadcasts", ordering="broadcast_total")
     def broadcast_count(self, ad):

@@ -23,14 +23,14 @@ class AdStatus(models.TextChoices):
 
 class CampaignType(models.TextChoices):
     STANDARD = "standard", "Standard"
-    SOLO = "solo", "Solo (single media)"
-    EVENT = "event", "Event (takes over the loop)"
+    SOLO = "solo", "Solo"
+    EVENT = "event", "Event"
 
 
 class MultimediaType(models.TextChoices):
-    PLAYLIST = "playlist", "Playlist: every media in order, on every screen"
-    CLONED = "cloned", "Cloned: each media like a campaign of its own"
-    STRETCHED = "stretched", "Stretched: each media on its own screens"
+    PLAYLIST = "playlist", "Playlist"
+    CLONED = "cloned", "Cloned"
+    STRETCHED = "stretched", "Stretched"
 
 
 class Ad(models.Model):
@@ -42,8 +42,21 @@ class Ad(models.Model):
     campaign_startdate = models.DateField(validators=DAY_VALIDATORS)
     campaign_enddate = models.DateField(null=True, blank=True, validators=DAY_VALIDATORS, help_text="Empty: open-ended")
     status = models.CharField(max_length=10, choices=AdStatus.choices, default=AdStatus.ACTIVE)
-    campaign_type = models.CharField(max_length=10, choices=CampaignType.choices, default=CampaignType.STANDARD)
-    multimedia_type = models.CharField(max_length=10, choices=MultimediaType.choices, default=MultimediaType.CLONED)
+    campaign_type = models.CharField(
+        max_length=10,
+        choices=CampaignType.choices,
+        default=CampaignType.STANDARD,
+        help_text="Solo: a single media. Event: takes over the loop of its screens while it runs.",
+    )
+    multimedia_type = models.CharField(
+        max_length=10,
+        choices=MultimediaType.choices,
+        default=MultimediaType.CLONED,
+        help_text=(
+            "Playlist: every media in order, on every screen. Cloned: each media like a campaign of its own. "
+            "Stretched: each media on its own screens."
+        ),
+    )
     main_loop = models.BooleanField(default=True)
     on_demand = models.BooleanField(default=False)
     sliding = models.BooleanField(default=False, help_text="Share of voice: one screen a day, in broadcast order")

@@ -144,3 +144,47 @@ def test_403_is_one_log_line(console_for, fleet, make_screen, caplog):
 def test_logs_are_printed_once():
     assert logging.getLogger("django").handlers == [] and logging.getLogger("django.request").handlers == []
     assert len(logging.getLogger().handlers) >= 1
+
+
+def test_history_of_a_player_paired_through_the_pairing_form(client, make_member, fleet, make_screen, player):
+    from auditlog.models import LogEntry
+
+    technician = make_member(fleet, Role.TECHNICIAN)
+    client.force_login(technician)
+    screen = make_screen(fleet, "Lobby")
+    code = player("box-history").registration["pairing_code"]
+    assert client.post("/pair/", {"pairing_code": code, "screen": screen.pk}).status_code == 200
+    device = Device.objects.get(uuid="box-history")
+    [entry] = LogEntry.objects.get_for_object(device).filter(action=LogEntry.Action.UPDATE)
+    assert (entry.actor, entry.additional_data["door"]) == (technician, "pairing form")
+    assert entry.changes_dict["screen"][1] == str(screen.pk) or "Lobby" in entry.changes_dict["screen"][1]
+
+
+def test_history_of_a_change_made_by_a_task(fleet, make_media):
+    from auditlog.models import LogEntry
+
+    from apps.media.models import Media
+    from signage.celery import app
+
+    media = make_media(fleet, name="before")
+
+    @app.task(name="tests.rename_media")
+    def rename(media_id):
+        item = Media.objects.get(pk=media_id)
+        item.name = "after"
+        item.save()
+
+    rename.delay(media.pk)
+    entry = LogEntry.objects.get_for_object(media).get(action=LogEntry.Action.UPDATE)
+    assert entry.additional_data == {"door": "task", "task": "tests.rename_media"} and entry.actor is None
+
+
+def test_console_dates_in_the_fleets_timezone(console, fleet, make_screen):
+    from datetime import UTC, datetime
+
+    fleet.timezone = "Asia/Tokyo"
+    fleet.save()
+    screen = make_screen(fleet, "Shibuya", last_seen_at=datetime(2026, 1, 5, 23, 30, tzinfo=UTC))
+    page = console.get("/admin/screens/screen/").content.decode()
+    assert "Jan. 6, 2026, 8:30" in page  # 23:30 UTC is 08:30 the next day in Tokyo
+    assert screen.name in page
