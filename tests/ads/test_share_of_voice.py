@@ -3,7 +3,6 @@
 import json
 import re
 import threading
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -226,16 +225,11 @@ def test_a_year_on_200_screens_takes_the_same_queries_as_a_month(api, sov, make_
     def create(days, name):
         payload = campaign(spots[3], screens, end=today() + timedelta(days=days), name=name)
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
             response = post(api, payload)
-            elapsed = time.perf_counter() - started
         assert response.status_code == 201, response.content[:500]
-        return len(captured), elapsed
+        return len(captured)
 
-    month, _ = create(30, "month")
-    year, elapsed = create(364, "year")
-    assert month == year
-    assert elapsed < 1.0
+    assert create(30, "month") == create(364, "year")
 
 
 @pytest.mark.django_db(transaction=True)
