@@ -24,8 +24,8 @@ run: install
 # The whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set. Then the web player's
 # JavaScript unit tests, with node's built-in test runner (no npm package needed).
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
 	node --test static/player/test/
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
