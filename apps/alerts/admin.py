@@ -10,8 +10,23 @@ from . import services
 from .models import Alert, AlertDevice, AlertNotification, AlertRule
 
 
+class EachActionMixin:
+    """Admin actions that apply a service to each selected object the user may change, then say how many."""
+
+    action_noun = "object"
+
+    def _each(self, request, queryset, change, done: str):
+        count = 0
+        for obj in queryset:
+            if self.has_change_permission(request, obj):
+                change(obj)
+                count += 1
+        self.message_user(request, f"{count} {self.action_noun}(s) {done}.", messages.SUCCESS)
+
+
 @admin.register(AlertRule)
-class AlertRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class AlertRuleAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
+    action_noun = "rule"
     list_display = ["name", "fleet", "alert_type", "builtin", "paused", "archived", "open_alerts",
                     "last_evaluated_at"]  # fmt: skip
     list_filter = ["alert_type", "paused", ("archived_at", admin.EmptyFieldListFilter),
@@ -46,14 +61,6 @@ class AlertRuleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description="Open alerts", ordering="open_alert_count")
     def open_alerts(self, rule):
         return rule.open_alert_count
-
-    def _each(self, request, queryset, change, done: str):
-        count = 0
-        for rule in queryset:
-            if self.has_change_permission(request, rule):
-                change(rule)
-                count += 1
-        self.message_user(request, f"{count} rule(s) {done}.", messages.SUCCESS)
 
     @admin.action(description="Pause the selected rules", permissions=["change"])
     def pause(self, request, queryset):
@@ -106,7 +113,8 @@ class ResolvedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Alert)
-class AlertAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class AlertAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
+    action_noun = "alert"
     list_display = ["name", "fleet", "rule", "device_count", "created_at", "latest_change_at", "resolved_at",
                     "archived_at", "snoozed_until"]  # fmt: skip
     list_filter = [
@@ -137,14 +145,6 @@ class AlertAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return self.call_service(
             services.alert_update_description, alert=current, description=form.cleaned_data.get("description", "")
         )
-
-    def _each(self, request, queryset, change, done: str):
-        count = 0
-        for alert in queryset:
-            if self.has_change_permission(request, alert):
-                change(alert)
-                count += 1
-        self.message_user(request, f"{count} alert(s) {done}.", messages.SUCCESS)
 
     @admin.action(description="Archive the selected alerts", permissions=["change"])
     def archive(self, request, queryset):
