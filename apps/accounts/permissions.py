@@ -56,7 +56,20 @@ RULES: dict[str, dict[str, frozenset[str]]] = {
         "command_counts": EVERYONE,
         "lock": PLAYERS,
         "unlock": PLAYERS,
+        "tags": EVERYONE,
+        "tag_assign": PLAYERS,
+        "tag_unassign": PLAYERS,
+        "policies": EVERYONE,
+        "policy_assign": PLAYERS,
+        "policy_unassign": PLAYERS,
+        "effective_settings": EVERYONE,
     },
+    # Tags sort players: whoever drives players shapes them. Policies set what players do: fleet admins
+    # write them, whoever drives players assigns them (above).
+    "devices.tag": {VIEW: EVERYONE, ADD: PLAYERS, CHANGE: PLAYERS, DELETE: PLAYERS},
+    "devices.policy": {VIEW: EVERYONE, ADD: ADMINS, CHANGE: ADMINS, DELETE: ADMINS, "clone": ADMINS},
+    "devices.devicetag": {VIEW: EVERYONE},
+    "devices.devicepolicy": {VIEW: EVERYONE},
     "devices.devicecommand": {VIEW: EVERYONE},  # shown on the device page
 }
 

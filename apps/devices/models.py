@@ -188,3 +188,7 @@ class DeviceConnectivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {'online' if self.online else 'offline'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# Tags and policies live in their own module of this app; importing them here registers them.
+from .policies.models import DevicePolicy, DeviceTag, Policy, PolicyItemType, Tag  # noqa: E402, F401

@@ -97,6 +97,16 @@ def build(prefix, fleet, make_screen, make_media, make_place):
             uuid=f"matrix-{fleet.pk}", token_hash=token_hash(secrets.token_hex(8)), fleet=fleet, screen=screen
         )
         return device, f"{API}/devices/{device.pk}/"
+    if prefix == "tags":
+        from apps.devices.models import Tag
+
+        tag = Tag.objects.create(fleet=fleet, name="Matrix")
+        return tag, f"{API}/tags/{tag.pk}/"
+    if prefix == "policies":
+        from apps.devices.models import Policy
+
+        policy = Policy.objects.create(fleet=fleet, name="Matrix")
+        return policy, f"{API}/policies/{policy.pk}/"
     if prefix in ("alert_rules", "alerts"):
         from apps.alerts.models import Alert, AlertDevice, AlertRule
 
@@ -146,6 +156,8 @@ def creation(prefix, action, fleet, make_screen, make_media, player, httpserver=
                 "screens": [f"{API}/screens/{screen.pk}/"]}  # fmt: skip
     if prefix == "alert_rules":
         return {"name": "New", "fleet": fleet.pk, "conditions": {"VOLUME": ["<", 5]}}
+    if prefix in ("tags", "policies"):
+        return {"name": "New", "fleet": fleet.pk}
     if prefix == "devices" and action == "pair":
         code = player(f"pair-{secrets.token_hex(3)}").registration["pairing_code"]
         return {"pairing_code": code, "screen": f"{API}/screens/{make_screen(fleet, 'To pair').pk}/"}
@@ -159,13 +171,15 @@ def send(client, method, url, body=None):
 
 
 # Values for the named groups of actions routed under a pattern (devices/{id}/telemetry/{type}/).
-PATH_SAMPLES = {"type": "VOLUME"}
+PATH_SAMPLES = {"type": "VOLUME", "tag_id": "1", "policy_id": "1"}
 
 
 def action_url(base, action, detail, viewset=None):
     if action in permissions.VIEWSET_ACTIONS:
         return base
-    path = getattr(getattr(viewset, action, None), "url_path", action)
+    # An action mapped onto another's route (`@tags.mapping.post`) is served at that route's path.
+    owner = next((extra for extra in viewset.get_extra_actions() if action in extra.mapping.values()), None)
+    path = owner.url_path if owner else action
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: PATH_SAMPLES[match[1]], path)
     return f"{base}{path}/"
 

@@ -3,7 +3,12 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from tests.alerts import conftest as alerts_conftest
+
 HOST = "http://testserver/api/management/v2"
+
+# Players written straight to the table, on a screen "Lobby" of `fleet` (shared with the alerts' tests).
+make_device, make_devices, screen = alerts_conftest.make_device, alerts_conftest.make_devices, alerts_conftest.screen
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from apps.screens.models import Screen
 from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedField
 
 from ..models import TELEMETRY_FIELDS, CommandType, Device, DeviceCommand, TelemetrySample
+from ..policies.api import DevicePolicySerializer
 
 
 class DeviceSerializer(ModelSerializer):
@@ -12,6 +13,8 @@ class DeviceSerializer(ModelSerializer):
         view_name="screen-detail", queryset=Screen.objects.all(), required=False, allow_null=True
     )
     status = serializers.SerializerMethodField()
+    tags = ScopedHyperlinkedRelatedField(view_name="tag-detail", many=True, read_only=True)
+    policies = DevicePolicySerializer(source="device_policies", many=True, read_only=True)
 
     class Meta:
         model = Device
@@ -32,6 +35,8 @@ class DeviceSerializer(ModelSerializer):
             *TELEMETRY_FIELDS,
             "last_seen_at",
             "is_locked",
+            "tags",
+            "policies",
             "paired_at",
             "created",
             "modified",

@@ -14,6 +14,15 @@ from .. import services
 from ..filters import DeviceFilter
 from ..models import Device, TelemetrySample, TelemetryType
 from ..pairing import PairingThrottled, pair_with_code
+from ..policies import services as policy_services
+from ..policies.api import (
+    DevicePolicyAssignSerializer,
+    DevicePolicySerializer,
+    DeviceTagAssignSerializer,
+    EffectiveSettingsSerializer,
+    TagSerializer,
+)
+from ..policies.models import Tag
 from ..telemetry import command_counts, telemetry_latest
 from .serializers import (
     CommandCountsSerializer,
@@ -145,3 +154,77 @@ class DeviceViewSet(
         since = bounds.validated_data.get("since") or until - timedelta(days=1)
         counts = command_counts([device.pk], since=since, until=until)[device.pk]
         return Response({"since": since, "until": until, **counts})
+
+    # --- tags and policies of the player (reference 004 "Device/Tag", "Device/Policy") ---------------
+
+    @extend_schema(responses={200: TagSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def tags(self, request, pk=None):
+        """The player's tags."""
+        device = self.get_object()
+        page = self.paginate_queryset(Tag.objects.filter(device_tags__device=device).order_by("name", "id"))
+        return self.get_paginated_response(TagSerializer(page, many=True, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=DeviceTagAssignSerializer, responses={201: TagSerializer})
+    @tags.mapping.post
+    def tag_assign(self, request, pk=None):
+        """Tag the player (a tag of its fleet); tagging it twice changes nothing."""
+        device = self.get_object()
+        incoming = DeviceTagAssignSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        tag = incoming.validated_data["tag"]
+        policy_services.tag_assign(tag=tag, devices=[device])
+        return Response(TagSerializer(tag, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"tags/(?P<tag_id>[0-9]{1,18})", url_name="tag-unassign")
+    def tag_unassign(self, request, pk=None, tag_id=None):
+        """Take a tag off the player; like every DELETE, done when the player does not have it (any more)."""
+        device = self.get_object()
+        policy_services.tag_unassign(tag_ids=[int(tag_id)], devices=[device])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: DevicePolicySerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def policies(self, request, pk=None):
+        """The player's policies, highest priority first."""
+        device = self.get_object()
+        assigned = device.device_policies.select_related("policy").order_by("-priority", "policy_id")
+        page = self.paginate_queryset(assigned)
+        return self.get_paginated_response(
+            DevicePolicySerializer(page, many=True, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(request=DevicePolicyAssignSerializer, responses={201: DevicePolicySerializer})
+    @policies.mapping.post
+    def policy_assign(self, request, pk=None):
+        """Assign a policy of the player's fleet with `priority`; assigning it again changes the priority."""
+        device = self.get_object()
+        incoming = DevicePolicyAssignSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        policy = incoming.validated_data["policy"]
+        policy_services.policy_assign(policy=policy, devices=[device], priority=incoming.validated_data["priority"])
+        assigned = device.device_policies.select_related("policy").get(policy=policy)
+        return Response(
+            DevicePolicySerializer(assigned, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True, methods=["delete"], url_path=r"policies/(?P<policy_id>[0-9]{1,18})", url_name="policy-unassign"
+    )
+    def policy_unassign(self, request, pk=None, policy_id=None):
+        """Take a policy off the player; like every DELETE, done when the player does not have it (any more)."""
+        device = self.get_object()
+        policy_services.policy_unassign(policy_ids=[int(policy_id)], devices=[device])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: EffectiveSettingsSerializer})
+    @action(detail=True, methods=["get"], url_path="settings", url_name="settings")
+    def effective_settings(self, request, pk=None):
+        """The player's effective settings: per item type, the value of its active policy of highest
+        priority (ties: the older policy, the smaller id)."""
+        device = self.get_object()
+        effective = policy_services.effective_settings(device_ids=[device.pk])[device.pk]
+        return Response({"device": device.pk, "settings": effective})
