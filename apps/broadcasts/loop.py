@@ -26,6 +26,7 @@ from django.db.models import Q
 
 from apps.ads import conditions as rules
 from apps.ads.models import AdStatus, Broadcast, BroadcastScreen, CampaignType, DataFeed, MultimediaType
+from apps.media.models import LIVE
 from apps.screens.hours import is_open
 from apps.screens.models import ScheduleMode, Screen
 
@@ -69,6 +70,7 @@ class Candidate:
     emergency: bool = False
     conditions: tuple = ()
     feeds: dict = field(default_factory=dict, hash=False)  # feed id -> (data, fetched_at, max_age seconds)
+    source: str = ""  # live content: the web page's or the stream's URL, the YouTube video's id
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Entry:
     duration: float
     file_hash: str
     size: int
+    source: str = ""
 
 
 def local_time(screen: ScreenState, at: datetime) -> datetime:
@@ -158,6 +161,7 @@ def build_loop(screen: ScreenState, at: datetime, candidates: list[Candidate]) -
             duration=candidate.duration,
             file_hash=candidate.file_hash,
             size=candidate.size,
+            source=candidate.source,
         )
         for position, (_, _, _, candidate) in enumerate(placed)
     ]
@@ -196,6 +200,7 @@ def _candidate(broadcast: Broadcast, sliding_order: list, feeds: dict) -> Candid
         emergency=ad.campaign_type == CampaignType.EVENT and ad.emergency,
         conditions=conditions,
         feeds={key: feeds[key] for key in rules.feed_ids(conditions) if key in feeds},
+        source=(media.youtube_id or media.source_url) if media and media.type in LIVE else "",
     )
 
 

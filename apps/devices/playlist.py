@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.ads.conditions import PLACE_KEYS
 from apps.broadcasts.loop import build_loop, candidates_for_screens, condition_changes, screen_state
+from apps.media.models import WITHOUT_FILE, MediaType
 from apps.screens.models import Screen
 from signage import kv
 
@@ -74,6 +75,25 @@ def _next_change(screen, at: datetime, candidates) -> datetime:
     return min(moment for moment in moments if moment > at) if any(m > at for m in moments) else moments[0]
 
 
+def live_fields(entry) -> dict:
+    """What a player needs to show live content (only these items carry the keys, so the playlists and ETags
+    of screens without live content stay as they were). `fallback` says what `download_url` is for a
+    player that cannot show the item's type: a web page's capture (a picture); nothing for YouTube videos
+    and live streams (such a player skips them)."""
+    if entry.media_type == MediaType.WEB:
+        return {"url": entry.source, "fallback": MediaType.PICTURE}
+    if entry.media_type == MediaType.YOUTUBE:
+        return {
+            "youtube_id": entry.source,
+            "url": f"https://www.youtube.com/watch?v={entry.source}",
+            "file_hash": None,
+            "fallback": None,
+        }
+    if entry.media_type == MediaType.LIVESTREAM:
+        return {"url": entry.source, "file_hash": None, "fallback": None}
+    return {}
+
+
 def build_states(screens, at: datetime) -> dict:
     """The playlist states of several screens (model instances) at `at`, by screen id: one query phase
     (two or three queries) for the whole batch."""
@@ -100,7 +120,7 @@ def _state(screen, at: datetime, today, horizon, candidates) -> dict:
     # Everything that may play here before the horizon, whatever the hour: players pre-load it.
     upcoming = {}
     for candidate in candidates:
-        if candidate.media_id is None or candidate.status != "active":
+        if candidate.media_id is None or candidate.status != "active" or candidate.media_type in WITHOUT_FILE:
             continue
         if candidate.valid_until is not None and candidate.valid_until <= at:
             continue
@@ -124,6 +144,7 @@ def _state(screen, at: datetime, today, horizon, candidates) -> dict:
             "broadcast_id": str(entry.broadcast_id),
             "ad_id": str(entry.ad_id),
             "name": entry.ad_name,
+            **live_fields(entry),
         }
         for entry in loop
     ]

@@ -295,7 +295,9 @@ def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
             "id": str(device.screen_id),
             "name": device.screen.name,
             "transition": "none",
-            "items": [{**item, "id": item["order"], "download_url": urls[item["media_id"]]} for item in state["items"]],
+            "items": [
+                {**item, "id": item["order"], "download_url": urls.get(item["media_id"])} for item in state["items"]
+            ],
         },
         "content_to_download": [
             {**content, "download_url": urls[content["media_id"]]} for content in state["contents"]

@@ -87,9 +87,24 @@ def _resolve(host: str, port: int) -> str:
     return addresses[0]
 
 
-def _pinned_request(
-    client: httpx.Client, url: str, headers: dict, method: str = "GET", body: bytes | None = None
-) -> httpx.Request:
+@dataclass
+class Target:
+    """Where a URL leads once checked: the parts to connect with and the public address to connect to."""
+
+    scheme: str
+    host: str
+    port: int
+    explicit_port: int | None
+    path: str
+    query: str
+    address: str
+
+
+def check_url(url: str) -> Target:
+    """The checks every fetch makes before connecting, without connecting: http(s) only, a host, no
+    credentials, and every address the host resolves to public (unless private networks are allowed).
+    Raises FetchError with a message fit for the client. Content that players fetch themselves (live
+    streams, web pages shown in a frame) is held to the same rule as what the server fetches."""
     try:
         parts = urlsplit(url)
         scheme, hostname, explicit_port = parts.scheme.lower(), parts.hostname, parts.port
@@ -107,16 +122,26 @@ def _pinned_request(
         raise FetchError("The URL's host name is invalid.") from error
     port = explicit_port or (443 if scheme == "https" else 80)
     address = _resolve(host, port)
+    return Target(scheme, host, port, explicit_port, parts.path or "/", parts.query, address)
+
+
+def _pinned_request(
+    client: httpx.Client, url: str, headers: dict, method: str = "GET", body: bytes | None = None
+) -> httpx.Request:
+    target = check_url(url)
+    host, address = target.host, target.address
     literal = f"[{address}]" if ":" in address else address
     try:
-        pinned = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
-        host_header = (f"[{host}]" if ":" in host else host) + (f":{explicit_port}" if explicit_port else "")
+        pinned = urlunsplit((target.scheme, f"{literal}:{target.port}", target.path, target.query, ""))
+        host_header = (f"[{host}]" if ":" in host else host) + (
+            f":{target.explicit_port}" if target.explicit_port else ""
+        )
         return client.build_request(
             method,
             pinned,
             content=body,
             headers={**headers, "Host": host_header},
-            extensions={"sni_hostname": host} if scheme == "https" else {},
+            extensions={"sni_hostname": host} if target.scheme == "https" else {},
         )
     except (ValueError, UnicodeError, httpx.InvalidURL) as error:
         raise FetchError("The URL is malformed.") from error

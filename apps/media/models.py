@@ -13,6 +13,16 @@ class MediaType(models.TextChoices):
     PICTURE = "picture", "Picture"
     VIDEO = "video", "Video"
     PDF = "pdf", "PDF"
+    # Reference 002's content types: played live by players that can, each with its display_time.
+    WEB = "web", "Web page"
+    YOUTUBE = "youtube", "YouTube video"
+    LIVESTREAM = "livestream", "Live stream (HLS)"
+
+
+# Content types without a file of their own: players get their URL or id, nothing to download.
+WITHOUT_FILE = (MediaType.YOUTUBE, MediaType.LIVESTREAM)
+# Content types shown live from their URL (a web page also has a capture: a picture, for other players).
+LIVE = (MediaType.WEB, MediaType.YOUTUBE, MediaType.LIVESTREAM)
 
 
 def media_path(media: "Media", filename: str) -> str:
@@ -25,7 +35,9 @@ def thumbnail_path(media: "Media", filename: str) -> str:
 
 
 class Media(models.Model):
-    """A picture, video or PDF of a fleet's library, uploaded or fetched from a URL.
+    """A picture, video or PDF of a fleet's library, uploaded or fetched from a URL; or one of reference
+    002's live content types: a web page (`source_url`, with a capture of it as its file), a YouTube video
+    (its id in `metadata["youtube_id"]`, no file) or an HLS live stream (`source_url`, no file).
 
     Its public id is `<type>-<number>` ("video-508"), as in reference 000. A URL media with a
     refresh_time is re-checked periodically; players stop showing it once its last successful update is
@@ -94,12 +106,21 @@ class Media(models.Model):
         return self.last_successful_update + timedelta(minutes=self.validity_time)
 
     @property
+    def youtube_id(self) -> str | None:
+        return (self.metadata or {}).get("youtube_id") if self.type == MediaType.YOUTUBE else None
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether a refresh has something to fetch: a URL media's file, or a web page's capture."""
+        return bool(self.source_url) and self.type not in WITHOUT_FILE
+
+    @property
     def play_duration(self) -> float | None:
         """Seconds in a loop: the video's own duration, else the display time."""
         return self.duration if self.type == MediaType.VIDEO else self.display_time
 
 
-PUBLIC_ID = re.compile(r"^(picture|video|pdf)-([0-9]{1,18})$")
+PUBLIC_ID = re.compile(r"^(picture|video|pdf|web|youtube|livestream)-([0-9]{1,18})$")
 
 
 def parse_public_id(value: str) -> tuple[str, int] | None:

@@ -26,11 +26,12 @@ from signage.errors import field_error
 
 from .capture import CaptureError, capture_page
 from .fetching import FetchError, fetch
-from .models import Media, MediaType
+from .models import WITHOUT_FILE, Media, MediaType
 from .probing import PICTURE, InvalidMedia, Probe, probe_file, probe_picture, sniff
 
 FOLDER = re.compile(r"^[A-Za-z0-9 _-]+(/[A-Za-z0-9 _-]+)*$")
 HTML = "html"  # a page: captured as a picture
+REFRESH_REFUSED = "Only media created from a URL (or a web page's capture) can be refreshed."
 CONTENT_TYPES = {"image/": PICTURE, "video/": MediaType.VIDEO, "application/pdf": MediaType.PDF}
 
 
@@ -56,7 +57,7 @@ def _spooled(upload):
         os.unlink(out.name)
 
 
-def _check_display_time(kind: str, display_time: int | None) -> None:
+def check_display_time(kind: str, display_time: int | None) -> None:
     if kind != MediaType.VIDEO and not display_time:
         raise field_error("display_time", f"A {kind} needs a display_time (seconds).", "required")
 
@@ -132,7 +133,7 @@ def media_create_from_upload(
             probe = probe_file(path)
         except InvalidMedia as error:
             raise field_error("file", str(error)) from None
-        _check_display_time(probe.type, display_time)
+        check_display_time(probe.type, display_time)
         media = Media(
             fleet=fleet,
             author=author,
@@ -197,7 +198,7 @@ def media_create_from_url(
             probe = probe_file(fetched.path, claimed_type=kind)
         except InvalidMedia as error:
             raise field_error(field, str(error)) from None
-        _check_display_time(probe.type, display_time)
+        check_display_time(probe.type, display_time)
         now = timezone.now()
         media = Media(
             fleet=fleet,
@@ -256,17 +257,20 @@ def media_create_from_capture(
     folder: str = "",
     author=None,
     owner: dict | None = None,
+    kind: str = PICTURE,
 ) -> Media:
     """A picture of the HTML page at `url`, rendered at `width` x `height` (SPEC 4.4). With `refresh_time`
     (minutes) the page is captured again on schedule; `owner` is kept in the capture's metadata (the
-    campaign an adupdater screenshot belongs to). A page that cannot be captured is a 400 on `field`."""
-    _check_display_time(PICTURE, display_time)
+    campaign an adupdater screenshot belongs to). A page that cannot be captured is a 400 on `field`.
+    `kind` "web" makes it a web page (reference 002): shown live where players can, the capture elsewhere."""
+    check_display_time(kind, display_time)
     try:
         path, probe, checksum, size, capture = _captured_file(url, width, height, owner)
     except CaptureError as error:
         raise field_error(field, str(error)) from None
     now = timezone.now()
     try:
+        probe.type = kind
         probe.metadata = {**probe.metadata, "capture": capture}
         media = Media(
             fleet=fleet,
@@ -301,6 +305,7 @@ def media_refresh(*, media_id: int) -> str:
     claimed = (
         Media.objects.filter(pk=media_id)
         .exclude(source_url="")
+        .exclude(type__in=WITHOUT_FILE)  # a YouTube video or a live stream has nothing to fetch
         .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
         .update(refresh_lease_until=lease)
     )
@@ -423,6 +428,7 @@ def media_refresh_due(*, limit: int = 500) -> list[int]:
     return list(
         Media.objects.filter(refresh_time__isnull=False, next_refresh_at__lte=now)
         .exclude(source_url="")
+        .exclude(type__in=WITHOUT_FILE)
         .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
         .order_by("next_refresh_at")
         .values_list("pk", flat=True)[:limit]
@@ -504,6 +510,8 @@ def media_share_external(*, media: Media, folder: str = "") -> Media:
     """Copy the media's file into its fleet's external storage, under `folder`."""
     media = _locked(media)
     storage = fleet_external_storage(media.fleet)
+    if not media.file:
+        raise ValidationError(f"A {media.type} has no file to share.", code="invalid")
     folder = clean_folder(folder)
     extension = media.file.name.rsplit(".", 1)[-1]
     filename = f"{slugify(media.name.rsplit('.', 1)[0]) or media.type}.{extension}"
@@ -520,10 +528,10 @@ def media_update(*, media: Media, values: dict) -> Media:
     if media.type != MediaType.VIDEO and not media.display_time:
         raise field_error("display_time", f"A {media.type} needs a display_time (seconds).", "required")
     if "refresh_time" in values:
-        if values["refresh_time"] and not media.source_url:
-            raise field_error("refresh_time", "Only media created from a URL can be refreshed.")
+        if values["refresh_time"] and not media.refreshable:
+            raise field_error("refresh_time", REFRESH_REFUSED)
         media.next_refresh_at = timezone.now() + timedelta(minutes=media.refresh_time) if media.refresh_time else None
-    media.full_clean(exclude=["file", "thumbnail", "source_url"])
+    media.full_clean(exclude=["file", "thumbnail", "source_url", "checksum"])  # no checksum: no file (youtube)
     media.save(update_fields=[*values, "next_refresh_at", "modified"])
     return media
 

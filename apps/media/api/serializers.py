@@ -6,7 +6,7 @@ from apps.accounts.models import Fleet
 from signage.api.serializers import FleetOwnedSerializer, OnlyFleetDefault, ScopedHyperlinkedRelatedField
 from signage.bounds import MAX_INT
 
-from ..models import Media
+from ..models import LIVE, Media, MediaType
 
 
 class MediaIdentityField(HyperlinkedIdentityField):
@@ -23,7 +23,10 @@ class MediaSerializer(FleetOwnedSerializer):
     fleet = ScopedHyperlinkedRelatedField(view_name="fleet-detail", read_only=True)
     file = serializers.FileField(read_only=True, use_url=True)
     thumbnail = serializers.FileField(read_only=True, use_url=True, allow_null=True)
-    url_origin = serializers.CharField(source="source_url", read_only=True)
+    url_origin = serializers.CharField(
+        source="source_url", read_only=True, help_text="The URL it came from; a web page's or a live stream's URL"
+    )
+    youtube_id = serializers.CharField(read_only=True, allow_null=True, help_text="YouTube videos: the video id")
     valid_until = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
@@ -46,6 +49,7 @@ class MediaSerializer(FleetOwnedSerializer):
             "display_time",
             "metadata",
             "url_origin",
+            "youtube_id",
             "refresh_time",
             "validity_time",
             "last_successful_update",
@@ -62,14 +66,27 @@ class MediaSerializer(FleetOwnedSerializer):
         field_queries = {
             "id": {"only": ["type"]},
             "url": {"only": ["type"]},
+            "youtube_id": {"only": ["type", "metadata"]},
             "valid_until": {"only": ["validity_time", "last_successful_update"]},
         }
 
 
 class MediaCreateSerializer(serializers.Serializer):
     """A new media: a `file` (multipart), or a URL fetched once (`url_origin`) or kept up to date (`url`
-    with `refresh_time`). `display_time` is required unless the media turns out to be a video."""
+    with `refresh_time`). `display_time` is required unless the media turns out to be a video.
 
+    With `type` (reference 002's content types): `web` (a page at `url`, shown live by players that can,
+    captured as a picture for the others; `refresh_time` captures it again), `youtube` (`youtube_id`, or a
+    YouTube `url`) or `livestream` (an HLS playlist at `url`); each needs a `display_time`."""
+
+    type = serializers.ChoiceField(
+        choices=[(kind, MediaType(kind).label) for kind in LIVE],
+        required=False,
+        help_text="Only for content shown live: web, youtube or livestream. Else the type comes from the content.",
+    )
+    youtube_id = serializers.CharField(
+        required=False, max_length=200, help_text="`type` youtube: the video id (11 characters)"
+    )
     file = serializers.FileField(required=False, allow_empty_file=False)
     url_origin = serializers.CharField(required=False, max_length=2000)
     url = serializers.CharField(required=False, max_length=2000)
@@ -87,9 +104,19 @@ class MediaCreateSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
+        kind = attrs.get("type")
+        if attrs.get("youtube_id") and kind != MediaType.YOUTUBE:
+            raise serializers.ValidationError({"youtube_id": ["Only a youtube media has a youtube_id."]})
+        if kind in LIVE and attrs.get("file"):
+            raise serializers.ValidationError({"file": [f"A {kind} media is given by its URL, not a file."]})
+        if kind == MediaType.YOUTUBE:
+            if len([name for name in ("youtube_id", "url_origin", "url") if attrs.get(name)]) != 1:
+                raise serializers.ValidationError("Give exactly one of youtube_id, url_origin or url.", code="invalid")
+            return attrs
         sources = [name for name in ("file", "url_origin", "url") if attrs.get(name)]
         if len(sources) != 1:
-            raise serializers.ValidationError("Give exactly one of file, url_origin or url.", code="invalid")
+            expected = "url_origin or url" if kind else "file, url_origin or url"
+            raise serializers.ValidationError(f"Give exactly one of {expected}.", code="invalid")
         if attrs.get("refresh_time") and sources[0] == "file":
             raise serializers.ValidationError(
                 {"refresh_time": ["Only media created from a URL can be refreshed."]}, code="invalid"

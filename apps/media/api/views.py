@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from signage.api.parsers import FormParser, JSONParser, MultiPartParser
 from signage.api.viewsets import ModelViewSet
 
-from .. import services
+from .. import live, services
 from ..filters import MediaFilter
 from ..models import Media, parse_public_id
 from .serializers import (
@@ -60,7 +60,18 @@ class MediaViewSet(ModelViewSet):
             "name": data.get("name", ""),
             "folder": services.clean_folder(data.get("folder", "")),
         }
-        if data.get("file"):
+        if data.get("type"):
+            field = "url" if data.get("url") else "url_origin"
+            media = live.media_create_live(
+                kind=data["type"],
+                url=data.get(field, ""),
+                youtube_id=data.get("youtube_id", ""),
+                field=field,
+                refresh_time=data.get("refresh_time"),
+                validity_time=data.get("validity_time"),
+                **common,
+            )
+        elif data.get("file"):
             media = services.media_create_from_upload(upload=data["file"], **common)
         else:
             field = "url" if data.get("url") else "url_origin"
