@@ -36,8 +36,9 @@ export function nextEntry(items, cursor, isReady) {
   return null;
 }
 
-/** Seconds an entry stays on screen: its duration from the playlist; a video plays to its end, and
- * this is only the guard that moves on if its end never comes. */
+/** Seconds an entry stays on screen: its duration from the playlist (a web page, a YouTube video and a
+ * live stream play for their display time); a video file plays to its end, and this is only the guard
+ * that moves on if its end never comes. */
 export function entrySeconds(item, fallback = 10) {
   const seconds = Number(item && item.duration);
   if (!Number.isFinite(seconds) || seconds <= 0) return fallback;
@@ -61,6 +62,79 @@ export function cursorAfterChange(oldItems, cursor, newItems) {
     (item) => item.broadcast_id === current.broadcast_id && item.content_id === current.content_id,
   );
   return same;
+}
+
+// --- how an item is shown ---------------------------------------------------------------------------
+
+const YOUTUBE_ID = /^[A-Za-z0-9_-]{11}$/;
+export const YOUTUBE_EMBED = "https://www.youtube-nocookie.com/embed/";
+// A web page runs its scripts in its own origin, and can neither navigate the player away, nor open
+// windows, nor submit forms. A page of the player's own origin gets no `allow-same-origin` (with it, it
+// could lift its sandbox and read the player's device token).
+const WEB_SANDBOX = "allow-scripts allow-same-origin";
+const YOUTUBE_SANDBOX = "allow-scripts allow-same-origin allow-presentation";
+
+function httpUrl(value) {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+/** The privacy-enhanced embed of a YouTube video (youtube-nocookie.com): autoplay, no controls, looped
+ * (a video shorter than its display time starts again), muted unless the player has a volume (browsers
+ * refuse autoplay with sound without a user gesture). Null for anything that is not a video id. */
+export function youtubeEmbedUrl(videoId, { muted = true } = {}) {
+  if (!YOUTUBE_ID.test(String(videoId || ""))) return null;
+  const query = new URLSearchParams({
+    autoplay: "1",
+    mute: muted ? "1" : "0",
+    controls: "0",
+    playsinline: "1",
+    rel: "0",
+    loop: "1",
+    playlist: videoId,
+    disablekb: "1",
+  });
+  return `${YOUTUBE_EMBED}${videoId}?${query}`;
+}
+
+/**
+ * How to show `item` now, or null when this player cannot (nextEntry then skips it).
+ * `env`: `online` (false once the server cannot be reached: live content needs the network), `cached(item)`
+ * (its file is here: downloaded, or no offline cache at all), `origin` (the player's own), `muted`,
+ * `nativeHls` (the browser plays HLS itself) and `hlsJs` (the vendored hls.js can, through Media Source).
+ * Returns {element: "img" | "video" | "iframe", src?, sandbox?, allow?, hls?: "native" | "hls.js"}.
+ * - pictures, videos and PDFs: their downloaded file;
+ * - a web page: live in a sandboxed frame when online, else its capture (a picture downloaded like a file);
+ * - a YouTube video: the privacy-enhanced embed, online only;
+ * - a live stream: a video element, with native HLS or else hls.js, online only; without either, skipped.
+ */
+export function presentation(item, env = {}) {
+  const { online = true, cached = () => true, origin = "", muted = true, nativeHls = false, hlsJs = false } = env;
+  const type = item && item.type;
+  if (type === "web") {
+    const url = httpUrl(item.url);
+    if (online && url) {
+      const sandbox = url.origin === origin ? "allow-scripts" : WEB_SANDBOX;
+      return { element: "iframe", src: url.href, sandbox, allow: "autoplay" };
+    }
+    return item.download_url && cached(item) ? { element: "img", capture: true } : null;
+  }
+  if (type === "youtube") {
+    const src = youtubeEmbedUrl(item.youtube_id, { muted });
+    return online && src ? { element: "iframe", src, sandbox: YOUTUBE_SANDBOX, allow: "autoplay; encrypted-media" } : null;
+  }
+  if (type === "livestream") {
+    const url = httpUrl(item.url);
+    if (!online || !url) return null;
+    if (nativeHls) return { element: "video", src: url.href, hls: "native" };
+    return hlsJs ? { element: "video", src: url.href, hls: "hls.js" } : null;
+  }
+  if (!cached(item)) return null;
+  return { element: type === "video" ? "video" : "img" };
 }
 
 // --- proof of play -------------------------------------------------------------------------------------

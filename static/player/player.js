@@ -11,6 +11,7 @@ import {
   nextEntry,
   pdfPage,
   playEvent,
+  presentation,
 } from "./logic.js";
 
 const VERSION = "1.0.0";
@@ -34,6 +35,8 @@ const player = {
   failures: 0,
   online: null,
   played: [], // ids of the displays this page reported (for diagnostics and tests)
+  log: [], // the last lines logged (live content skipped or failing), for diagnostics and tests
+  skipped: new Set(), // streams already logged as not playable here
   startedAt: Date.now(),
 };
 window.signagePlayer = player;
@@ -163,12 +166,95 @@ function items() {
   return (player.playlist && player.playlist.playlist && player.playlist.playlist.items) || [];
 }
 
+// --- live content: web pages, YouTube videos, HLS live streams ------------------------------------------
+
+// Chromium has no HLS of its own (Safari and Android browsers do): there the vendored hls.js (pinned,
+// served with the player, no CDN) plays streams through Media Source Extensions. Without either, a stream is
+// skipped with a log line.
+const NATIVE_HLS = document.createElement("video").canPlayType("application/vnd.apple.mpegurl") !== "";
+const MSE = "MediaSource" in window || "ManagedMediaSource" in window;
+const HLS_JS = new URL("./vendor/hls-1.7.4.light.min.mjs", import.meta.url).href;
+let hlsModule = null;
+
+function log(message) {
+  console.info(`signage player: ${message}`);
+  player.log.push(message);
+  if (player.log.length > 50) player.log.shift();
+}
+
+function playbackEnv() {
+  return {
+    online: player.online !== false,
+    cached: isReady,
+    origin: window.location.origin,
+    muted: player.volume === 0,
+    nativeHls: NATIVE_HLS,
+    hlsJs: MSE,
+  };
+}
+
+function canShow(item) {
+  const shown = presentation(item, playbackEnv());
+  if (!shown && item.type === "livestream" && player.online !== false && !player.skipped.has(item.content_id)) {
+    player.skipped.add(item.content_id);
+    log(`skipping ${item.content_id}: this browser cannot play HLS (no native HLS, no Media Source)`);
+  }
+  return shown !== null;
+}
+
+async function attachHls(element, src) {
+  try {
+    hlsModule = hlsModule || (await import(HLS_JS));
+    const Hls = hlsModule.default;
+    if (!Hls.isSupported()) throw new Error("hls.js is not supported here");
+    const hls = new Hls({ enableWorker: false, lowLatencyMode: false });
+    hls.on(Hls.Events.ERROR, (event, data) => {
+      if (data.fatal) {
+        log(`stream error (${data.type}: ${data.details}), moving on`);
+        if (player.current && player.current.element === element) showNext();
+      }
+    });
+    hls.loadSource(src);
+    hls.attachMedia(element);
+    return hls;
+  } catch (error) {
+    log(`cannot play the stream: ${error}`);
+    if (player.current && player.current.element === element) showNext();
+    return null;
+  }
+}
+
+function liveElement(item, shown) {
+  if (shown.element === "iframe") {
+    const frame = document.createElement("iframe");
+    frame.setAttribute("sandbox", shown.sandbox);
+    frame.setAttribute("allow", shown.allow);
+    frame.referrerPolicy = "no-referrer";
+    frame.title = item.name || item.content_id;
+    frame.src = shown.src;
+    return frame;
+  }
+  const video = document.createElement("video");
+  video.muted = player.volume === 0;
+  video.volume = player.volume / 100;
+  video.autoplay = true;
+  video.playsInline = true;
+  video.dataset.hls = shown.hls;
+  video.addEventListener("error", () => {
+    log(`stream ${item.content_id} failed, moving on`);
+    showNext();
+  }, { once: true });
+  if (shown.hls === "native") video.src = shown.src;
+  return video;
+}
+
 function finishCurrent() {
   const current = player.current;
   if (!current) return;
   player.current = null;
   clearTimeout(current.timer);
   clearInterval(current.pageTimer);
+  if (current.hls) current.hls.then((hls) => hls && hls.destroy());
   const event = playEvent(current.item, current.startedAt, Date.now(), newUuid());
   player.played.push(event.id);
   stats.add(event).then(() => player.paired && stats.flush());
@@ -176,7 +262,7 @@ function finishCurrent() {
 
 function showNext() {
   finishCurrent();
-  const next = nextEntry(items(), player.cursor, isReady);
+  const next = nextEntry(items(), player.cursor, canShow);
   const stage = $("stage");
   if (!next) {
     stage.replaceChildren(); // a black screen: nothing to play now (or outside opening hours)
@@ -186,8 +272,12 @@ function showNext() {
   }
   player.cursor = next.index;
   const { item } = next;
+  const shown = presentation(item, playbackEnv());
   let element;
-  if (item.type === "video") {
+  let hls = null;
+  if (shown.element === "iframe" || shown.hls) {
+    element = liveElement(item, shown);
+  } else if (item.type === "video") {
     element = document.createElement("video");
     element.muted = player.volume === 0;
     element.volume = player.volume / 100;
@@ -214,19 +304,21 @@ function showNext() {
     };
     showPage();
     pageTimer = setInterval(showPage, 250);
-  } else {
-    element.src = contentUrl(item);
+  } else if (shown.element !== "iframe" && !shown.hls) {
+    element.src = contentUrl(item); // its file (a web page offline: its capture)
   }
   element.dataset.contentId = item.content_id;
+  element.dataset.kind = shown.element;
   stage.replaceChildren(element);
-  if (item.type === "video") {
+  if (shown.hls === "hls.js") hls = attachHls(element, shown.src);
+  if (element.tagName === "VIDEO") {
     element.play().catch(() => {
       element.muted = true; // the browser refused sound without a user gesture: play muted
       element.play().catch(() => {});
     });
   }
   const timer = setTimeout(showNext, entrySeconds(item) * 1000);
-  player.current = { item, startedAt: Date.now(), element, timer, pageTimer };
+  player.current = { item, startedAt: Date.now(), element, timer, pageTimer, hls };
 }
 
 function setPlaylist(playlist) {
@@ -257,7 +349,8 @@ function screenshot() {
   context.fillStyle = "#000";
   context.fillRect(0, 0, canvas.width, canvas.height);
   const element = player.current && player.current.element;
-  if (element) {
+  // A frame (web page, YouTube) cannot be drawn by the page: it stays black in the screenshot.
+  if (element && element.tagName !== "IFRAME") {
     const width = element.naturalWidth || element.videoWidth || canvas.width;
     const height = element.naturalHeight || element.videoHeight || canvas.height;
     const scale = Math.min(canvas.width / width, canvas.height / height);

@@ -12,6 +12,8 @@ import {
   nextEntry,
   pdfPage,
   playEvent,
+  presentation,
+  youtubeEmbedUrl,
 } from "../logic.js";
 
 const content = (id, hash) => ({ content_id: id, file_hash: hash, download_url: `/dl/${id}` });
@@ -165,4 +167,88 @@ test("pdfPage shares the entry's duration evenly between the pages", () => {
   assert.deepEqual([0, 2.9, 3, 5.99, 6, 8.99, 9, 50].map((t) => pdfPage(t, 9, 3)), [1, 1, 2, 2, 3, 3, 3, 3]);
   assert.equal(pdfPage(4, 9, 0), 1); // a count not known yet: the first page
   assert.equal(pdfPage(-1, 9, 3), 1);
+});
+
+// --- live content: web pages, YouTube videos, HLS live streams ---------------------------------------------
+
+const web = { content_id: "web-7", type: "web", url: "https://menu.example/today", download_url: "/dl/web-7", duration: 20 };
+const youtube = { content_id: "youtube-8", type: "youtube", youtube_id: "aqz-KE-bpKQ", download_url: null, duration: 45 };
+const stream = { content_id: "livestream-9", type: "livestream", url: "https://tv.example/live.m3u8", duration: 60 };
+const ORIGIN = "https://signage.example";
+
+test("a web page plays live in a sandboxed frame, and its capture when the server is away", () => {
+  const live = presentation(web, { origin: ORIGIN });
+  assert.deepEqual(live, {
+    element: "iframe",
+    src: "https://menu.example/today",
+    sandbox: "allow-scripts allow-same-origin",
+    allow: "autoplay",
+  });
+  assert.ok(!/allow-top-navigation|allow-popups|allow-forms/.test(live.sandbox));
+  assert.deepEqual(presentation(web, { online: false, cached: () => true }), { element: "img", capture: true });
+  assert.equal(presentation(web, { online: false, cached: () => false }), null); // capture not downloaded yet
+});
+
+test("a web page of the player's own origin cannot lift its sandbox", () => {
+  const own = { ...web, url: `${ORIGIN}/admin/` };
+  assert.equal(presentation(own, { origin: ORIGIN }).sandbox, "allow-scripts");
+});
+
+test("only http(s) pages and streams are shown: anything else falls back or is skipped", () => {
+  for (const url of ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd", "not a url", undefined]) {
+    assert.deepEqual(presentation({ ...web, url }, {}), { element: "img", capture: true });
+    assert.equal(presentation({ ...stream, url }, { nativeHls: true, hlsJs: true }), null);
+  }
+});
+
+test("youtubeEmbedUrl is the privacy-enhanced embed, looped and muted unless the player has a volume", () => {
+  const url = new URL(youtubeEmbedUrl("aqz-KE-bpKQ"));
+  assert.equal(`${url.origin}${url.pathname}`, "https://www.youtube-nocookie.com/embed/aqz-KE-bpKQ");
+  const query = Object.fromEntries(url.searchParams);
+  assert.equal(query.autoplay, "1");
+  assert.equal(query.mute, "1");
+  assert.equal(query.loop, "1");
+  assert.equal(query.playlist, "aqz-KE-bpKQ"); // loop=1 needs the playlist of the same video
+  assert.equal(new URL(youtubeEmbedUrl("aqz-KE-bpKQ", { muted: false })).searchParams.get("mute"), "0");
+  for (const bad of ["aqz-KE-bpK", "aqz-KE-bpKQQ", "../../x?y=1", "aqz KE bpKQ", null]) {
+    assert.equal(youtubeEmbedUrl(bad), null, String(bad));
+  }
+});
+
+test("a YouTube video plays in its embed frame while online, and is skipped offline", () => {
+  const shown = presentation(youtube, { muted: false });
+  assert.equal(shown.element, "iframe");
+  assert.equal(shown.src, youtubeEmbedUrl("aqz-KE-bpKQ", { muted: false }));
+  assert.equal(shown.allow, "autoplay; encrypted-media");
+  assert.equal(presentation(youtube, { online: false }), null);
+  assert.equal(presentation({ ...youtube, youtube_id: "<script>" }, {}), null);
+});
+
+test("a live stream plays with native HLS, else hls.js, else it is skipped; never offline", () => {
+  assert.deepEqual(presentation(stream, { nativeHls: true, hlsJs: true }), {
+    element: "video",
+    src: "https://tv.example/live.m3u8",
+    hls: "native",
+  });
+  assert.equal(presentation(stream, { hlsJs: true }).hls, "hls.js");
+  assert.equal(presentation(stream, {}), null); // no HLS in this browser: skipped
+  assert.equal(presentation(stream, { online: false, nativeHls: true }), null);
+});
+
+test("files play once downloaded; the loop skips what cannot be shown and times live items by duration", () => {
+  assert.deepEqual(presentation(loop[0], {}), { element: "img" });
+  assert.deepEqual(presentation(loop[1], {}), { element: "video" });
+  assert.equal(presentation(loop[0], { cached: () => false }), null);
+  const items = [loop[0], youtube, stream, web];
+  const offline = { online: false, cached: () => true };
+  const order = [];
+  let cursor = -1;
+  for (let i = 0; i < 4; i += 1) {
+    const next = nextEntry(items, cursor, (item) => presentation(item, offline) !== null);
+    order.push(next.item.content_id);
+    cursor = next.index;
+  }
+  assert.deepEqual(order, ["picture-1", "web-7", "picture-1", "web-7"]); // offline: no YouTube, no stream
+  assert.deepEqual([web, youtube, stream].map((item) => entrySeconds(item)), [20, 45, 60]);
+  assert.equal(playEvent(youtube, 0, 45000, "e9").media, "youtube-8");
 });
