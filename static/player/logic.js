@@ -110,7 +110,8 @@ export function youtubeEmbedUrl(videoId, { muted = true } = {}) {
  * - pictures, videos and PDFs: their downloaded file;
  * - a web page: live in a sandboxed frame when online, else its capture (a picture downloaded like a file);
  * - a YouTube video: the privacy-enhanced embed, online only;
- * - a live stream: a video element, with native HLS or else hls.js, online only; without either, skipped.
+ * - a live stream: a video element, through hls.js (Media Source) or else the browser's own HLS, online
+ *   only; without either, skipped.
  */
 export function presentation(item, env = {}) {
   const { online = true, cached = () => true, origin = "", muted = true, nativeHls = false, hlsJs = false } = env;
@@ -130,8 +131,10 @@ export function presentation(item, env = {}) {
   if (type === "livestream") {
     const url = httpUrl(item.url);
     if (!online || !url) return null;
-    if (nativeHls) return { element: "video", src: url.href, hls: "native" };
-    return hlsJs ? { element: "video", src: url.href, hls: "hls.js" } : null;
+    // hls.js first where Media Source exists (hls.js's own advice: the same player everywhere, its errors
+    // reported), the browser's own HLS elsewhere (older iPhones).
+    if (hlsJs) return { element: "video", src: url.href, hls: "hls.js" };
+    return nativeHls ? { element: "video", src: url.href, hls: "native" } : null;
   }
   if (!cached(item)) return null;
   return { element: type === "video" ? "video" : "img" };

@@ -168,9 +168,9 @@ function items() {
 
 // --- live content: web pages, YouTube videos, HLS live streams ------------------------------------------
 
-// Chromium has no HLS of its own (Safari and Android browsers do): there the vendored hls.js (pinned,
-// served with the player, no CDN) plays streams through Media Source Extensions. Without either, a stream is
-// skipped with a log line.
+// Streams play through the vendored hls.js (pinned, served with the player, no CDN) wherever Media Source
+// Extensions exist (Chromium, Firefox), else through the browser's own HLS (Safari on older iPhones).
+// Without either, a stream is skipped with a log line.
 const NATIVE_HLS = document.createElement("video").canPlayType("application/vnd.apple.mpegurl") !== "";
 const MSE = "MediaSource" in window || "ManagedMediaSource" in window;
 const HLS_JS = new URL("./vendor/hls-1.7.4.light.min.mjs", import.meta.url).href;

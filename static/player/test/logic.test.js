@@ -224,13 +224,13 @@ test("a YouTube video plays in its embed frame while online, and is skipped offl
   assert.equal(presentation({ ...youtube, youtube_id: "<script>" }, {}), null);
 });
 
-test("a live stream plays with native HLS, else hls.js, else it is skipped; never offline", () => {
+test("a live stream plays through hls.js, else the browser's own HLS, else it is skipped; never offline", () => {
   assert.deepEqual(presentation(stream, { nativeHls: true, hlsJs: true }), {
     element: "video",
     src: "https://tv.example/live.m3u8",
-    hls: "native",
+    hls: "hls.js",
   });
-  assert.equal(presentation(stream, { hlsJs: true }).hls, "hls.js");
+  assert.equal(presentation(stream, { nativeHls: true }).hls, "native");
   assert.equal(presentation(stream, {}), null); // no HLS in this browser: skipped
   assert.equal(presentation(stream, { online: false, nativeHls: true }), null);
 });
