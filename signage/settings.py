@@ -303,6 +303,8 @@ SPECTACULAR_SETTINGS = {
         "signage.api.schema.selected_properties_are_optional",
     ],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Media types appear in the media library and in the device playlist's items: one enum for both.
+    "ENUM_NAME_OVERRIDES": {"MediaTypeEnum": "apps.media.models.MediaType"},
     "REDOC_DIST": "SIDECAR",
 }
 

@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.media.models import Media, parse_public_id
+from apps.media.models import Media, MediaType, parse_public_id
 
 from . import lean, services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
@@ -129,15 +129,64 @@ class HeartbeatView(DeviceView):
         return Response(answer)
 
 
+PLAYLIST_ITEM = inline_serializer(
+    name="DevicePlaylistItem",
+    fields={
+        "id": serializers.IntegerField(),
+        "order": serializers.IntegerField(),
+        "content_id": serializers.CharField(help_text="`<type>-<number>`, e.g. `web-12`"),
+        "media_id": serializers.IntegerField(),
+        "type": serializers.ChoiceField(choices=MediaType.choices),
+        "duration": serializers.FloatField(help_text="Seconds on screen (a video file: its own length)"),
+        "file_hash": serializers.CharField(allow_null=True, help_text="sha256 of the file; null: no file"),
+        "download_url": serializers.URLField(
+            allow_null=True, help_text="Signed, expiring; null for a YouTube video or a live stream (no file)"
+        ),
+        "broadcast_id": serializers.CharField(),
+        "ad_id": serializers.CharField(),
+        "name": serializers.CharField(),
+        "url": serializers.URLField(
+            required=False,
+            help_text="web: the page to show live; livestream: the HLS playlist (.m3u8); youtube: its watch URL",
+        ),
+        "youtube_id": serializers.CharField(required=False, help_text="youtube: the video id"),
+        "fallback": serializers.CharField(
+            required=False,
+            allow_null=True,
+            help_text="Live types only: what `download_url` is for a player that cannot show the type "
+            "(`picture`: a web page's capture); null: such a player skips the item",
+        ),
+    },
+)
+PLAYLIST_RESPONSE = inline_serializer(
+    name="Playlist",
+    fields={
+        "playlist": inline_serializer(
+            name="DevicePlaylistLoop",
+            fields={
+                "id": serializers.CharField(),
+                "name": serializers.CharField(),
+                "transition": serializers.CharField(),
+                "items": PLAYLIST_ITEM.__class__(many=True),
+            },
+        ),
+        "content_to_download": serializers.ListField(child=serializers.DictField()),
+        "content_to_delete": serializers.ListField(child=serializers.CharField()),
+        "emergency_alerts": serializers.ListField(child=serializers.DictField()),
+        "etag": serializers.CharField(),
+        "valid_until": serializers.DateTimeField(),
+        "show_watermark": serializers.BooleanField(),
+    },
+)
+
+
 class PlaylistView(DeviceView):
     """The loop of the device's screen, what to download (48 h ahead) and what to delete, with an ETag:
     `If-None-Match` with the current one answers 304 with no body."""
 
     permission_classes = [IsPairedDevice]
 
-    @extend_schema(
-        responses={200: inline_serializer(name="Playlist", fields={"etag": serializers.CharField()}), 304: None}
-    )
+    @extend_schema(responses={200: PLAYLIST_RESPONSE, 304: None})
     def get(self, request):
         device = request.auth
         wanted = request.headers.get("If-None-Match", "").strip().strip('"').removeprefix("W/").strip('"')

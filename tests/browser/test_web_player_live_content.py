@@ -108,7 +108,9 @@ def test_the_web_player_shows_a_page_a_youtube_video_and_a_live_stream(
     screen = make_screen(fleet, "Hall L")
     web = media_create_live(fleet=fleet, kind="web", url=f"{content_server.url}/board", display_time=4)
     video = media_create_live(fleet=fleet, kind="youtube", youtube_id=VIDEO_ID, display_time=4)
-    stream = media_create_live(fleet=fleet, kind="livestream", url=f"{content_server.url}/live/index.m3u8", display_time=5)
+    stream = media_create_live(
+        fleet=fleet, kind="livestream", url=f"{content_server.url}/live/index.m3u8", display_time=5
+    )
     campaign_create(
         fleet=fleet,
         author=None,
@@ -153,8 +155,10 @@ def test_the_web_player_shows_a_page_a_youtube_video_and_a_live_stream(
         stream_colour = pixel(player, 320, 180)
         log = player.evaluate("window.signagePlayer.log")
         wait_for(
-            lambda: len(player.evaluate("window.signagePlayer.played")) >= 3
-            and not player.evaluate("async () => (await window.signagePlayer.stats.store.list(100)).length"),
+            lambda: (
+                len(player.evaluate("window.signagePlayer.played")) >= 3
+                and not player.evaluate("async () => (await window.signagePlayer.stats.store.list(100)).length")
+            ),
             timeout=40,
             what="three displays acknowledged",
         )
