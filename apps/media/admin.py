@@ -5,16 +5,24 @@ from unfold.admin import ModelAdmin
 
 from apps.accounts.admin_scoping import HistoryAdminMixin, ServiceAdminMixin, form_values
 
-from . import services
-from .models import Media
+from . import live, services
+from .models import LIVE, Media, MediaType
 from .tasks import refresh_url_media
 
 
 class MediaAddForm(forms.ModelForm):
-    """A new media: a file to upload, or a URL to fetch (and refresh)."""
+    """A new media: a file to upload, or a URL to fetch (and refresh); or, with a content type, a web page,
+    a YouTube video or a live stream (apps/media/live.py)."""
 
+    kind = forms.ChoiceField(
+        required=False,
+        label="Content",
+        choices=[("", "A file, or the file at a URL"), *((kind, MediaType(kind).label) for kind in LIVE)],
+        help_text="A web page is shown live (players that cannot: its capture); each needs a display time.",
+    )
     upload = forms.FileField(required=False, label="File", help_text="A picture, a video or a PDF.")
     url = forms.URLField(required=False, max_length=2000, label="or URL", assume_scheme="https")
+    youtube_id = forms.CharField(required=False, max_length=200, label="YouTube video id")
 
     class Meta:
         model = Media
@@ -22,8 +30,13 @@ class MediaAddForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if bool(data.get("upload")) == bool(data.get("url")):
-            raise forms.ValidationError("Give either a file or a URL.", code="required")
+        if data.get("kind") == MediaType.YOUTUBE:
+            if bool(data.get("youtube_id")) == bool(data.get("url")):
+                raise forms.ValidationError("Give either a YouTube video id or its URL.", code="required")
+        elif bool(data.get("upload")) == bool(data.get("url")) or (data.get("kind") and data.get("upload")):
+            raise forms.ValidationError(
+                "Give the URL." if data.get("kind") else "Give either a file or a URL.", code="required"
+            )
         return data
 
     def _post_clean(self):
@@ -81,7 +94,7 @@ class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         "modified",
     ]
     exclude = ["refresh_lease_until"]
-    refusal_fields = {"file": "upload", "url_origin": "url"}
+    refusal_fields = {"file": "upload", "url_origin": "url", "type": "kind"}
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -91,7 +104,10 @@ class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["fleet", "upload", "url", "name", "folder", "display_time", "refresh_time", "validity_time"]
+            return [
+                "fleet", "kind", "upload", "url", "youtube_id", "name", "folder", "display_time", "refresh_time",
+                "validity_time",
+            ]  # fmt: skip
         return super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
@@ -110,6 +126,16 @@ class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             "folder": data.get("folder") or "",
         }
         common["folder"] = self.call_service(services.clean_folder, value=common["folder"])
+        if data.get("kind"):
+            return self.call_service(
+                live.media_create_live,
+                kind=data["kind"],
+                url=data.get("url") or "",
+                youtube_id=data.get("youtube_id") or "",
+                refresh_time=data.get("refresh_time"),
+                validity_time=data.get("validity_time"),
+                **common,
+            )
         if data.get("upload"):
             return self.call_service(services.media_create_from_upload, upload=data["upload"], **common)
         return self.call_service(
@@ -148,7 +174,7 @@ class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
 
     @admin.action(description="Refresh the selected URL media now")
     def refresh_now(self, request, queryset):
-        ids = list(queryset.exclude(source_url="").values_list("pk", flat=True))
+        ids = [media.pk for media in queryset.exclude(source_url="").only("type", "source_url") if media.refreshable]
         for media_id in ids:
             refresh_url_media.delay(media_id)
         self.message_user(request, f"{len(ids)} media queued for refresh.", messages.SUCCESS)

@@ -263,3 +263,26 @@ def test_a_paired_device_cannot_move_to_another_fleets_screen(operator, player, 
     assert form_errors(response)["screen"] == ["This screen belongs to another fleet."]
     device.refresh_from_db()
     assert device.screen == screen
+
+
+# --- live content (reference 002's content types) ------------------------------------------------------------
+
+
+def test_a_youtube_video_through_the_add_form_and_a_bad_id_refused_as_in_the_api(console, api, fleet):
+    from apps.media.models import Media
+
+    bad = {"type": "youtube", "youtube_id": "not-an-id", "display_time": 30}
+    refused_api = api.post(f"{API}/medias/", bad, format="json")
+    assert refused_api.status_code == 400
+    values = {"fleet": fleet.pk, "name": "Clip", "kind": "youtube", "youtube_id": "not-an-id", "display_time": "30"}
+    response = submit(console, "/admin/media/media/add/", "media_form", values)
+    assert form_errors(response) == {"youtube_id": api_messages(refused_api)}
+    values = {**values, "display_time": ""}
+    assert "display_time" in form_errors(submit(console, "/admin/media/media/add/", "media_form", values))
+    assert not Media.objects.exists()
+    response = submit(
+        console, "/admin/media/media/add/", "media_form", {**values, "youtube_id": "aqz-KE-bpKQ", "display_time": "30"}
+    )
+    assert response.status_code == 302, form_errors(response)
+    media = Media.objects.get()
+    assert (media.type, media.youtube_id, media.display_time) == ("youtube", "aqz-KE-bpKQ", 30)
