@@ -196,6 +196,18 @@ def test_the_web_player_pairs_plays_offline_and_reports_each_display_once(
     assert all(event.screen_id == screen.pk for event in stored)
 
 
+def pair_through_the_api(player, server, http, token, screen) -> None:
+    """Open the web player in `player` (a page) and pair it with `screen` through the management API."""
+    player.goto(f"{server.url}/player/")
+    player.wait_for_function("document.querySelector('#pairing-code').textContent.length === 6", timeout=20000)
+    paired = http.post(
+        "/api/management/v2/devices/pair/",
+        headers={"Authorization": f"JWT {token}"},
+        json={"pairing_code": player.inner_text("#pairing-code"), "screen": str(screen.pk)},
+    )
+    assert paired.status_code == 200, paired.text
+
+
 PAGE_SHOWN = """(page) => { const e = document.querySelector('#stage img');
   return e && e.dataset.page === String(page) && e.complete && e.naturalWidth > 0 ? e.getAttribute('src') : null; }"""
 
@@ -213,14 +225,7 @@ def test_the_web_player_shows_a_pdf_as_its_pages(server, fleet, make_member, mak
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         player = browser.new_page(viewport={"width": 640, "height": 360})
-        player.goto(f"{server.url}/player/")
-        player.wait_for_function("document.querySelector('#pairing-code').textContent.length === 6", timeout=20000)
-        paired = http.post(
-            "/api/management/v2/devices/pair/",
-            headers={"Authorization": f"JWT {token}"},
-            json={"pairing_code": player.inner_text("#pairing-code"), "screen": str(screen.pk)},
-        )
-        assert paired.status_code == 200, paired.text
+        pair_through_the_api(player, server, http, token, screen)
         first = player.wait_for_function(PAGE_SHOWN, arg=1, timeout=40000).json_value()
         first_colour = pixel(player, 320, 180)
         second = player.wait_for_function(PAGE_SHOWN, arg=2, timeout=10000).json_value()

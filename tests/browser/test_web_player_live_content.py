@@ -25,7 +25,7 @@ from apps.stats.models import PlayEvent
 from tests.browser.test_pair_in_browser import ARGS, CHROMIUM
 
 from .server import RestartableServer
-from .test_web_player import close_to, free_port, pixel, wait_for
+from .test_web_player import close_to, free_port, pair_through_the_api, pixel, wait_for
 
 GREEN, BLUE, RED = (30, 170, 60), (20, 40, 220), (200, 30, 30)
 VIDEO_ID = "aqz-KE-bpKQ"
@@ -131,14 +131,7 @@ def test_the_web_player_shows_a_page_a_youtube_video_and_a_live_stream(
         context = browser.new_context(viewport={"width": 640, "height": 360})
         context.route("https://www.youtube-nocookie.com/**", youtube)
         player = context.new_page()
-        player.goto(f"{server.url}/player/")
-        player.wait_for_function("document.querySelector('#pairing-code').textContent.length === 6", timeout=20000)
-        paired = http.post(
-            "/api/management/v2/devices/pair/",
-            headers={"Authorization": f"JWT {token}"},
-            json={"pairing_code": player.inner_text("#pairing-code"), "screen": str(screen.pk)},
-        )
-        assert paired.status_code == 200, paired.text
+        pair_through_the_api(player, server, http, token, screen)
 
         page = player.wait_for_function(SHOWN, arg=web.public_id, timeout=40000).json_value()
         player.wait_for_timeout(800)  # the frame paints
