@@ -1,6 +1,8 @@
 """Writing the proof-of-play ledger: batches from players, the hourly rollup, retention."""
 
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,25 +22,33 @@ INSERT_COLUMNS = (
     "duration", "received_at",
 )  # fmt: skip
 
-# One statement per batch on PostgreSQL: the events arrive as arrays, are inserted once per (fleet,
-# player, event id, started_at) and the rows actually inserted feed the hourly rollup's upsert, in the
-# same transaction. Rollup rows are upserted in key order, so two batches touching the same hours lock
-# them in the same order.
+# One statement per batch on PostgreSQL: the events arrive as one array literal per column (parsed by
+# PostgreSQL in C; psycopg would adapt lists a value at a time, in Python) and the names of their few
+# campaigns and media as small arrays; they are inserted once per (fleet, player, event id, started_at)
+# and the rows actually inserted feed the rollups' upserts, in the same transaction. Rollup rows are
+# upserted in key order, so two batches touching the same hours lock them in the same order.
 INGEST_SQL = """
-WITH incoming AS (
+WITH events AS (
     SELECT * FROM unnest(
-        %(event_id)s::uuid[], %(ad_id)s::uuid[], %(ad_name)s::text[], %(broadcast_id)s::uuid[],
-        %(media_id)s::bigint[], %(media_type)s::text[], %(media_name)s::text[], %(started_at)s::timestamptz[],
-        %(duration)s::float8[]
-    ) AS t(event_id, ad_id, ad_name, broadcast_id, media_id, media_type, media_name, started_at, duration)
+        %(event_id)s::uuid[], %(ad_id)s::uuid[], %(broadcast_id)s::uuid[], %(media_id)s::bigint[],
+        %(started_at)s::timestamptz[], %(duration)s::float8[]
+    ) AS t(event_id, ad_id, broadcast_id, media_id, started_at, duration)
+), ads AS (
+    SELECT * FROM unnest(%(ad_ids)s::uuid[], %(ad_names)s::text[]) AS a(id, name)
+), media AS (
+    SELECT * FROM unnest(%(media_ids)s::bigint[], %(media_types)s::text[], %(media_names)s::text[]) AS m(id, type, name)
+), incoming AS (
+    SELECT e.event_id, e.ad_id, COALESCE(a.name, '') AS ad_name, e.broadcast_id, e.media_id, m.type AS media_type,
+           m.name AS media_name, e.started_at, e.duration
+    FROM events e JOIN media m ON m.id = e.media_id LEFT JOIN ads a ON a.id = e.ad_id
 ), inserted AS (
     INSERT INTO stats_playevent (
         fleet_id, event_id, device_id, device_name, screen_id, screen_name, place_id, place_name, timezone,
         ad_id, ad_name, broadcast_id, media_id, media_type, media_name, started_at, duration, received_at
     )
-    SELECT %(fleet_id)s, event_id, %(device_id)s, %(device_name)s, %(screen_id)s, %(screen_name)s, %(place_id)s,
-           %(place_name)s, %(timezone)s, ad_id, ad_name, broadcast_id, media_id, media_type, media_name,
-           started_at, duration, %(received_at)s
+    SELECT %(fleet_id)s::bigint, event_id, %(device_id)s::bigint, %(device_name)s::text, %(screen_id)s::uuid,
+           %(screen_name)s::text, %(place_id)s::bigint, %(place_name)s::text, %(timezone)s::text, ad_id, ad_name,
+           broadcast_id, media_id, media_type, media_name, started_at, duration, %(received_at)s::timestamptz
     FROM incoming
     ON CONFLICT DO NOTHING
     RETURNING fleet_id, screen_id, screen_name, place_id, place_name, timezone, ad_id, ad_name, media_id,
@@ -107,77 +117,148 @@ def _screen_timezone(device: Device) -> str:
     return device.screen.timezone or (device.fleet.timezone if device.fleet_id else "") or "UTC"
 
 
-def play_events_check(*, device: Device, events: list[dict]) -> list[dict]:
-    """The rows a batch would store, or a ValidationError naming each bad event: a media, campaign or
+@dataclass
+class CheckedBatch:
+    """A batch that passed play_events_check: its events column by column (uuids as text, started_at as
+    the datetimes and as ISO text), and the names of the campaigns and media they name."""
+
+    event_id: list[str] = field(default_factory=list)
+    ad_id: list[str | None] = field(default_factory=list)
+    broadcast_id: list[str | None] = field(default_factory=list)
+    media_id: list[int] = field(default_factory=list)
+    started_at: list[datetime] = field(default_factory=list)
+    started_text: list[str] = field(default_factory=list)
+    duration: list[float] = field(default_factory=list)
+    ad_names: dict[str, str] = field(default_factory=dict)
+    media: dict[int, tuple[str, str]] = field(default_factory=dict)  # id: (type, name)
+
+    def sql_params(self) -> dict:
+        """INGEST_SQL's parameters: an array literal per column (uuids, numbers and ISO dates need no
+        quoting in one; NULL is a bare word), lists for the names."""
+
+        def literal(values) -> str:
+            return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
+
+        return {
+            "event_id": "{" + ",".join(self.event_id) + "}",
+            "ad_id": literal(self.ad_id),
+            "broadcast_id": literal(self.broadcast_id),
+            "media_id": literal(self.media_id),
+            "started_at": "{" + ",".join(self.started_text) + "}",
+            "duration": literal(self.duration),
+            "ad_ids": list(self.ad_names),
+            "ad_names": list(self.ad_names.values()),
+            "media_ids": list(self.media),
+            "media_types": [kind for kind, _ in self.media.values()],
+            "media_names": [name for _, name in self.media.values()],
+        }
+
+    def rows(self) -> list[dict]:
+        """The events as PlayEvent fields (the plain-table path of SQLite)."""
+        return [
+            {
+                "event_id": uuid.UUID(event_id),
+                "ad_id": ad_id,
+                "ad_name": self.ad_names.get(ad_id, "") if ad_id else "",
+                "broadcast_id": broadcast_id,
+                "media_id": media_id,
+                "media_type": self.media[media_id][0],
+                "media_name": self.media[media_id][1],
+                "started_at": started_at,
+                "duration": duration,
+            }
+            for event_id, ad_id, broadcast_id, media_id, started_at, duration in zip(
+                self.event_id, self.ad_id, self.broadcast_id, self.media_id, self.started_at, self.duration, strict=True
+            )
+        ]
+
+
+def play_events_check(*, device: Device, events: list[dict]) -> CheckedBatch:
+    """The batch as it would be stored, or a ValidationError naming each bad event: a media, campaign or
     broadcast that is not of the player's fleet (or does not exist), a broadcast of another campaign, a
-    date in the future or before the player registered. Three queries whatever the batch size."""
+    date in the future or before the player registered. Events come from protocol.parse_batch (uuids as
+    text, `started_text` the date as ISO text). Three queries whatever the batch size, one per kind of
+    id, each for every id of the batch at once."""
     fleet_id = device.fleet_id
-    media_keys = {event["id"]: parse_public_id(event.get("media") or "") for event in events}
+    media_keys = {name: parse_public_id(name) for name in {event["media"] for event in events}}
     wanted_media = {key[1] for key in media_keys.values() if key}
     media = {
-        row["pk"]: row
-        for row in Media.objects.filter(pk__in=wanted_media, fleet_id=fleet_id).values("pk", "type", "name")
+        pk: (kind, name)
+        for pk, kind, name in Media.objects.filter(pk__in=wanted_media, fleet_id=fleet_id).values_list(
+            "pk", "type", "name"
+        )
     }
-    wanted_ads = {event["ad"] for event in events if event.get("ad")}
-    ads = dict(Ad.objects.filter(pk__in=wanted_ads, fleet_id=fleet_id).values_list("pk", "name")) if wanted_ads else {}
-    wanted_broadcasts = {event["broadcast"] for event in events if event.get("broadcast")}
+    wanted_ads = {event["ad"] for event in events if event["ad"]}
+    ads = (
+        {
+            str(pk): name
+            for pk, name in Ad.objects.filter(pk__in=wanted_ads, fleet_id=fleet_id).values_list("pk", "name")
+        }
+        if wanted_ads
+        else {}
+    )
+    wanted_broadcasts = {event["broadcast"] for event in events if event["broadcast"]}
     broadcasts = (
-        dict(Broadcast.objects.filter(pk__in=wanted_broadcasts, ad__fleet_id=fleet_id).values_list("pk", "ad__name"))
+        {
+            str(pk): (str(ad_id), ad_name)
+            for pk, ad_id, ad_name in Broadcast.objects.filter(
+                pk__in=wanted_broadcasts, ad__fleet_id=fleet_id
+            ).values_list("pk", "ad_id", "ad__name")
+        }
         if wanted_broadcasts
         else {}
     )
-    broadcast_ads = dict(Broadcast.objects.filter(pk__in=broadcasts).values_list("pk", "ad_id")) if broadcasts else {}
+    # Each media name of the batch: its id when it is this fleet's, else None.
+    media_ids = {}
+    for name, key in media_keys.items():
+        found = media.get(key[1]) if key else None
+        media_ids[name] = key[1] if found is not None and found[0] == key[0] else None
 
     now = timezone.now()
     skew = timedelta(seconds=settings.SIGNAGE_STATS_CLOCK_SKEW)
-    registered = device.created if device.created else now
-    errors, rows = [], []
+    latest, earliest = now + skew, (device.created if device.created else now) - skew
+    errors = []
+    batch = CheckedBatch(
+        ad_names={**{ad_id: name for ad_id, name in broadcasts.values()}, **ads},
+        media={pk: media[pk] for pk in media_ids.values() if pk is not None},
+    )
     for event in events:
-        key = media_keys[event["id"]]
-        found = media.get(key[1]) if key else None
-        ad_id, broadcast_id = event.get("ad"), event.get("broadcast")
-        if found is None or found["type"] != key[0]:
-            errors.append(_event_error(event, f"unknown media '{event.get('media')}' for this player's fleet."))
+        media_id = media_ids[event["media"]]
+        ad_id, broadcast_id, started_at = event["ad"], event["broadcast"], event["started_at"]
+        if media_id is None:
+            errors.append(_event_error(event, f"unknown media '{event['media']}' for this player's fleet."))
         elif ad_id and ad_id not in ads:
             errors.append(_event_error(event, f"unknown campaign '{ad_id}' for this player's fleet."))
         elif broadcast_id and broadcast_id not in broadcasts:
             errors.append(_event_error(event, f"unknown broadcast '{broadcast_id}' for this player's fleet."))
-        elif broadcast_id and ad_id and broadcast_ads[broadcast_id] != ad_id:
+        elif broadcast_id and ad_id and broadcasts[broadcast_id][0] != ad_id:
             errors.append(_event_error(event, f"the broadcast '{broadcast_id}' is not of the campaign '{ad_id}'."))
-        elif event["started_at"] > now + skew:
+        elif started_at > latest:
             errors.append(_event_error(event, "started_at is in the future."))
-        elif event["started_at"] < registered - skew:
+        elif started_at < earliest:
             errors.append(_event_error(event, "started_at is before this player registered."))
-        else:
-            if broadcast_id and not ad_id:
-                ad_id = broadcast_ads[broadcast_id]
-            rows.append(
-                {
-                    "event_id": event["id"],
-                    "ad_id": ad_id,
-                    "ad_name": (ads.get(ad_id) or broadcasts.get(broadcast_id) or "") if ad_id else "",
-                    "broadcast_id": broadcast_id,
-                    "media_id": found["pk"],
-                    "media_type": found["type"],
-                    "media_name": found["name"],
-                    "started_at": event["started_at"],
-                    "duration": event["duration"],
-                }
-            )
+        elif not errors:
+            batch.event_id.append(event["id"])
+            batch.ad_id.append(broadcasts[broadcast_id][0] if broadcast_id else ad_id)
+            batch.broadcast_id.append(broadcast_id)
+            batch.media_id.append(media_id)
+            batch.started_at.append(started_at)
+            batch.started_text.append(event["started_text"])
+            batch.duration.append(event["duration"])
     if errors:
         raise ValidationError({"events": [ValidationError(message, code="invalid_event") for message in errors]})
-    return rows
+    return batch
 
 
 @transaction.atomic
 def play_events_ingest(*, device: Device, events: list[dict]) -> int:
     """Store a batch of displays from a paired player, all or nothing: a batch with one bad event is
     refused whole (ValidationError naming the events). Events the player already sent (same event id and
-    started_at) are skipped. Returns how many were new. On PostgreSQL the hourly rollup is updated in the
-    same transaction, by the same statement."""
+    started_at) are skipped. Returns how many were new. On PostgreSQL the hourly and daily rollups are
+    updated in the same transaction, by the same statement."""
     # The player as it is now, with what the ledger copies (the protocol's authentication loads less).
     device = Device.objects.select_related("screen__place", "fleet").get(pk=device.pk)
-    rows = play_events_check(device=device, events=events)
+    batch = play_events_check(device=device, events=events)
     screen = device.screen
     place = screen.place if screen.place_id else None
     constants = {
@@ -191,14 +272,14 @@ def play_events_ingest(*, device: Device, events: list[dict]) -> int:
         "timezone": _screen_timezone(device),
         "received_at": timezone.now(),
     }
-    if not rows:
+    if not batch.event_id:
         return 0
     if partitions.is_partitioned():
-        params = {**constants, **{column: [row[column] for row in rows] for column in rows[0]}}
         with connection.cursor() as cursor:
-            cursor.execute(INGEST_SQL, params)
+            cursor.execute(INGEST_SQL, {**constants, **batch.sql_params()})
             return cursor.fetchone()[0]
     # SQLite: a plain table, aggregates are computed from it. Writes are serialised by the database.
+    rows = batch.rows()
     seen = set(
         PlayEvent.objects.filter(
             fleet_id=device.fleet_id, device_id=device.pk, event_id__in=[row["event_id"] for row in rows]

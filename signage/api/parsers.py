@@ -38,23 +38,29 @@ def check_text(value: str) -> None:
         raise ParseError(TEXT_ERROR)
 
 
-def check_data(data) -> None:
-    """Walks parsed data without recursion: depth bounded, every string (key or value) clean."""
-    stack = [(data, 1)]
+def check_data(data, *, text: bool = True) -> None:
+    """Walks parsed data without recursion: depth bounded, numbers finite and, with `text`, every string
+    (key or value) clean. Only containers are stacked: a batch of thousands of flat objects is one pass."""
+    if isinstance(data, str | float):
+        data = [data]  # a bare value: checked as an item
+    stack = [(data, 1)] if isinstance(data, dict | list) else []
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, str):
-            check_text(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ParseError("Numbers must be finite (1e309 is not).")
-        elif isinstance(value, dict | list):
-            if depth > MAX_DEPTH:
-                raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
-            items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
-            for key, item in items:
-                if key is not None:
+        if depth > MAX_DEPTH:
+            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
+        if isinstance(value, dict):
+            if text:
+                for key in value:
                     check_text(str(key))
+            value = value.values()
+        for item in value:
+            if isinstance(item, dict | list):
                 stack.append((item, depth + 1))
+            elif isinstance(item, str):
+                if text:
+                    check_text(item)
+            elif isinstance(item, float) and not math.isfinite(item):
+                raise ParseError("Numbers must be finite (1e309 is not).")
 
 
 def _read(stream) -> bytes:
@@ -75,12 +81,15 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         body = _read(stream)
         try:
-            data = json.loads(body.decode(encoding), parse_constant=self._refuse_constant)
+            text = body.decode(encoding)
+            data = json.loads(text, parse_constant=self._refuse_constant)
         except RecursionError as exc:
             raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from exc
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise ParseError(f"JSON parse error - {exc}") from exc
-        check_data(data)
+        # A NUL or a lone surrogate can only come from a backslash-u escape (JSON refuses raw control
+        # characters, and decoding never yields a lone surrogate): without one, no string needs a look.
+        check_data(data, text="\\u" in text)
         return data
 
     @staticmethod

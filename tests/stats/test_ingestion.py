@@ -199,3 +199,82 @@ def test_ten_parallel_posts_of_one_event_store_one_row(setup):
         same = [event(media, T0 + timedelta(minutes=_trial + 1), ad=ad) for _ in range(2)]
         PlayEvent.objects.all().delete()
         HourlyPlays.objects.all().delete()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"id": "8C2B6F7E-0B1A-4C55-9D3E-6A1F2B3C4D5E"},
+        {"started_at": "2026-01-02T03:04:05"},
+        {"started_at": "2026-01-02T03:04:05.250+02:00"},
+        {"started_at": "2026-01-02 03:04:05+02:00"},
+        {"started_at": "2026-01-02T03:04:05+20:00"},
+        {"duration": "12.5"},
+        {"duration": True},
+        {"media": " picture-7 "},
+        {"ad": None, "broadcast": None},
+        {"extra": "ignored"},
+    ],
+)
+def test_the_lean_batch_parser_reads_events_as_the_serializer_does(change):
+    """parse_batch checks the plain way players write events itself and sends anything else through
+    StatsSerializer: either way the events are the serializer's, with uuids as text."""
+    from apps.stats.protocol import StatsSerializer, parse_batch
+
+    plain = {
+        "id": str(uuid.uuid4()),
+        "media": "picture-7",
+        "ad": str(uuid.uuid4()),
+        "broadcast": str(uuid.uuid4()),
+        "started_at": "2026-01-02T03:04:05.123456Z",
+        "duration": 10,
+    }
+    data = {"events": [plain, plain | change]}
+    incoming = StatsSerializer(data=data)
+    assert incoming.is_valid(), incoming.errors
+    expected = [
+        {**item, **{key: str(item[key]) if item.get(key) else None for key in ("id", "ad", "broadcast")}}
+        for item in incoming.validated_data["events"]
+    ]
+    parsed = parse_batch(data)
+    assert [{key: value for key, value in item.items() if key != "started_text"} for item in parsed] == expected
+    # the date's text, stored as it is written, is the same instant
+    assert [datetime.fromisoformat(item["started_text"]) for item in parsed] == [e["started_at"] for e in expected]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"id": 12.5}, {"media": ""}, {"media": "x" * 41}, {"ad": ""}, {"started_at": 1}, {"duration": "nan"}],
+)
+def test_the_lean_batch_parser_refuses_what_the_serializer_refuses(change):
+    from rest_framework.exceptions import ValidationError as DRFValidationError
+
+    from apps.stats.protocol import StatsSerializer, parse_batch
+
+    plain = {"id": str(uuid.uuid4()), "media": "picture-7", "started_at": "2026-01-02T03:04:05Z", "duration": 1}
+    data = {"events": [plain, plain | change]}
+    incoming = StatsSerializer(data=data)
+    assert not incoming.is_valid()
+    with pytest.raises(DRFValidationError) as refused:
+        parse_batch(data)
+    assert refused.value.detail == incoming.errors
+
+
+def test_events_written_every_accepted_way_are_stored_at_their_instant(setup):
+    """The lean parser's dates (stored from their text) and the serializer's (stored from datetimes) agree."""
+    player, media, ad, _ = setup
+    forms = [
+        T0.isoformat(),  # +00:00
+        T0.strftime("%Y-%m-%dT%H:%M:%S.123456Z"),
+        T0.astimezone(timezone.get_fixed_timezone(-150)).isoformat(),  # -02:30
+        T0.replace(tzinfo=None).isoformat(),  # naive: the serializer reads it in UTC
+        T0.astimezone(timezone.get_fixed_timezone(20 * 60)).isoformat(),  # +20:00, beyond PostgreSQL's offsets
+    ]
+    batch = [event(media, T0, ad=ad) | {"started_at": text} for text in forms]
+    # one event a batch: the first three are read by the lean parser, the last two by the serializer
+    assert [player.post([item]).json()["stored"] for item in batch] == [1] * 5
+    stored = sorted(PlayEvent.objects.values_list("started_at", flat=True))
+    assert stored == sorted([T0, T0 + timedelta(microseconds=123456), T0, T0, T0])
+    assert player.post(batch).json() == {"received": 5, "stored": 0}
+    assert player.post([batch[0] | {"id": batch[0]["id"].upper()}]).json()["stored"] == 0  # the same uuid
