@@ -11,7 +11,10 @@ doing the equivalent raw work from a cursor. Every figure is printed with its sa
   and the gunicorn worker's peak memory before and after.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/signage .venv/bin/python bench/stats.py \
-        [--events 10000000] [--screens 1000] [--days 90] [--port 8201] [--keep]
+        [--events 10000000] [--screens 1000] [--days 90] [--port 8201] [--keep] [--reuse]
+
+`--keep` leaves the bench database in place and `--reuse` times it again without filling it anew (filling
+10 million events takes long on a loaded machine).
 """
 
 import argparse
@@ -126,6 +129,7 @@ def fill(*, events: int, screens: int, days: int, until: datetime) -> dict:
         rollup_rebuild()
         cursor.execute("VACUUM ANALYZE stats_playevent")
         cursor.execute("VACUUM ANALYZE stats_hourlyplays")
+        cursor.execute("VACUUM ANALYZE stats_dailyscreenplays")
     print(f"  filled in {time.perf_counter() - started:.0f} s")
     return {
         "fleet": fleet.pk,
@@ -135,6 +139,30 @@ def fill(*, events: int, screens: int, days: int, until: datetime) -> dict:
         "ad": str(ads[0].pk),
         "since": since,
         "per_screen": per_screen,
+    }
+
+
+def filled(*, events: int, screens: int, days: int, until: datetime) -> dict:
+    """What `fill` returns, read from a database it filled before (`--reuse`); the first player gets a new
+    token."""
+    from apps.accounts.models import Fleet
+    from apps.ads.models import Ad
+    from apps.devices.models import Device, new_device_token, token_hash
+    from apps.media.models import Media
+    from apps.screens.models import Screen
+
+    fleet = Fleet.objects.get(name="Bench network")
+    screen_rows = list(Screen.objects.filter(fleet=fleet).order_by("name"))
+    token = new_device_token()
+    Device.objects.filter(uuid="statsbench-00000").update(token_hash=token_hash(token))
+    return {
+        "fleet": fleet.pk,
+        "screen": str(screen_rows[screens // 2].pk),
+        "tokens": [token],
+        "media": Media.objects.filter(fleet=fleet).order_by("pk").first().public_id,
+        "ad": str(Ad.objects.get(fleet=fleet, name="Campaign 0").pk),
+        "since": until - timedelta(days=days),
+        "per_screen": max(1, events // screens),
     }
 
 
@@ -188,13 +216,15 @@ def main():
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--port", type=int, default=8201)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--reuse", action="store_true", help="time a database kept by an earlier --keep run")
     options = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
         sys.exit("bench/stats.py needs DATABASE_URL on PostgreSQL")
     url = bench_url(base)
-    recreate_database(url)
+    if not options.reuse:
+        recreate_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "signage.settings")
     os.environ.pop("REDIS_URL", None)  # the bench server keeps its rate-limit counters in process memory
@@ -211,8 +241,14 @@ def main():
 
     call_command("migrate", verbosity=0)
     until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
-    print(f"Filling {options.events:,} events over {options.screens} screens and {options.days} days")
-    data = fill(events=options.events, screens=options.screens, days=options.days, until=until)
+    shape = {"events": options.events, "screens": options.screens, "days": options.days, "until": until}
+    if options.reuse:
+        print(f"Reusing the {options.events:,} events of {url.rsplit('/', 1)[-1]}")
+        data = filled(**shape)
+    else:
+        print(f"Filling {options.events:,} events over {options.screens} screens and {options.days} days")
+        data = fill(**shape)
+    load_before = os.getloadavg()
     from django.db import connection
 
     connection.close()
@@ -224,7 +260,8 @@ def main():
         token = http.post(f"{host}/api/get_jwt_token/", json={"username": "bench", "password": "bench-pass-1"})
         auth = {"Authorization": f"JWT {token.json()['token']}"}
         db = psycopg.connect(url, autocommit=True)
-        db.execute("SET work_mem = '64MB'")  # as the aggregates' own transaction does
+        # as the aggregates' own transaction does
+        db.execute("SET work_mem = '64MB'; SET max_parallel_workers_per_gather = 0")
 
         # 1. Ingestion: 5,000-event batches through the view vs COPY of the same rows.
         device = {"Authorization": f"Device {data['tokens'][0]}"}
@@ -319,7 +356,12 @@ def main():
             lambda: http.get(f"{host}/api/statistics/v2/displays/", headers=auth).status_code, options.repeat * 4
         )
         rows.append(("  (for scale: a 400 from the same view, no SQL) ms", statistics.median(api_samples) * 1000,
-                     statistics.median(trivial) * 1000, "trivial request", False))  # fmt: skip
+                     statistics.median(trivial) * 1000, "authenticated, refused", False))  # fmt: skip
+        # The floor of this stack over the wire: gunicorn, the middleware and DRF, the same view refusing a
+        # request without credentials (no authentication, no rate limit, no SQL).
+        anonymous = timed(lambda: http.get(f"{host}/api/statistics/v2/displays/").status_code, options.repeat * 4)
+        rows.append(("  (for scale: a 401 from the same view) ms", statistics.median(api_samples) * 1000,
+                     statistics.median(anonymous) * 1000, "no credentials", False))  # fmt: skip
 
         # 4. CSV export of about a million rows: rate and the worker's peak memory.
         per_day = options.screens * data["per_screen"] / options.days
@@ -359,6 +401,8 @@ def main():
         ratio = value / limit
         print(f"{label:52} {value:10.1f} {limit:10.1f} {ratio:7.2f}  {what}")
     print(f"\nCSV export: worker peak RSS {memory[0]:.0f} MB before, {memory[1]:.0f} MB after")
+    print(f"Load average (1, 5, 15 min): {' '.join(f'{v:.1f}' for v in load_before)} before the timings, "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} after")  # fmt: skip
 
 
 if __name__ == "__main__":

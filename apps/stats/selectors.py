@@ -103,49 +103,85 @@ def decode_cursor(value: str) -> tuple[datetime, int] | None:
         return None
 
 
-def displays_page(query: StatsQuery, *, newest_first: bool, limit: int, after: tuple | None) -> tuple[list, str | None]:
-    """One page of events ordered by (started_at, id), after a keyset position: rows inserted meanwhile
-    never shift a page. Returns the events and the next cursor (None on the last page). One query."""
-    qs = events(query)
-    if after is not None:
-        moment, pk = after
-        if newest_first:
-            qs = qs.filter(Q(started_at__lt=moment) | Q(started_at=moment, id__lt=pk))
-        else:
-            qs = qs.filter(Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk))
-    order = ("-started_at", "-id") if newest_first else ("started_at", "id")
-    rows = list(qs.order_by(*order)[: limit + 1])
-    next_cursor = encode_cursor(rows[limit - 1].started_at, rows[limit - 1].pk) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def display_row(event: PlayEvent) -> dict:
-    return {
-        "id": event.pk,
-        "event_id": str(event.event_id),
-        "started_at": event.started_at,
-        "duration": event.duration,
-        "screen": str(event.screen_id),
-        "screen_name": event.screen_name,
-        "player": event.device_id,
-        "player_name": event.device_name,
-        "place": event.place_id,
-        "place_name": event.place_name,
-        "campaign": str(event.ad_id) if event.ad_id else None,
-        "campaign_name": event.ad_name or None,
-        "broadcast": str(event.broadcast_id) if event.broadcast_id else None,
-        "media": event.media_public_id,
-        "media_name": event.media_name,
-        "timezone": event.timezone,
-        "received_at": event.received_at,
-    }
-
-
 RAW_COLUMNS = (
     "id", "event_id", "started_at", "duration", "screen_id", "screen_name", "device_id", "device_name", "place_id",
     "place_name", "ad_id", "ad_name", "broadcast_id", "media_type", "media_id", "media_name", "timezone",
     "received_at",
 )  # fmt: skip
+# The same columns in SQL, uuids as text (PostgreSQL writes them faster than Python).
+PAGE_COLUMNS = ", ".join(
+    f"{column}::text" if column in ("event_id", "screen_id", "ad_id", "broadcast_id") else column
+    for column in RAW_COLUMNS
+)
+
+
+def displays_page(query: StatsQuery, *, newest_first: bool, limit: int, after: tuple | None) -> tuple[list, str | None]:
+    """One page of events ordered by (started_at, id), after a keyset position: rows inserted meanwhile
+    never shift a page. Returns the rows (display_row's dicts) and the next cursor (None on the last page).
+    One query: on PostgreSQL written here (a row comparison, which the (screen, started_at) and (fleet,
+    started_at, id) indexes bound), elsewhere through the ORM."""
+    if partitions.is_partitioned():
+        where, params = _filters(query, raw=True)
+        where.append("started_at >= %s AND started_at < %s")
+        params += [query.since, query.until]
+        direction = "DESC" if newest_first else "ASC"
+        if after is not None:
+            where.append(f"(started_at, id) {'<' if newest_first else '>'} (%s, %s)")
+            params += list(after)
+        sql = (
+            f"SELECT {PAGE_COLUMNS} FROM stats_playevent WHERE {' AND '.join(where)} "
+            f"ORDER BY started_at {direction}, id {direction} LIMIT %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit + 1])
+            rows = cursor.fetchall()
+    else:
+        qs = events(query)
+        if after is not None:
+            moment, pk = after
+            if newest_first:
+                qs = qs.filter(Q(started_at__lt=moment) | Q(started_at=moment, id__lt=pk))
+            else:
+                qs = qs.filter(Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk))
+        order = ("-started_at", "-id") if newest_first else ("started_at", "id")
+        rows = list(qs.order_by(*order).values_list(*RAW_COLUMNS)[: limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1][2], rows[limit - 1][0]) if len(rows) > limit else None
+    return [display_row(row) for row in rows[:limit]], next_cursor
+
+
+def _iso(moment: datetime) -> str:
+    """A datetime as the API writes it (DRF's encoder: ISO 8601, `Z` for UTC)."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def display_row(row: tuple) -> dict:
+    """A display as the API gives it, from its RAW_COLUMNS."""
+    (pk, event_id, started_at, duration, screen_id, screen_name, device_id, device_name, place_id, place_name,
+     ad_id, ad_name, broadcast_id, media_type, media_id, media_name, tz, received_at) = row  # fmt: skip
+    return {
+        "id": pk,
+        "event_id": str(event_id),
+        "started_at": _iso(started_at),
+        "duration": duration,
+        "screen": str(screen_id),
+        "screen_name": screen_name,
+        "player": device_id,
+        "player_name": device_name,
+        "place": place_id,
+        "place_name": place_name,
+        "campaign": _text(ad_id),
+        "campaign_name": ad_name or None,
+        "broadcast": _text(broadcast_id),
+        "media": f"{media_type}-{media_id}",
+        "media_name": media_name,
+        "timezone": tz,
+        "received_at": _iso(received_at),
+    }
 
 
 def displays_rows(query: StatsQuery, *, newest_first: bool) -> Iterator[tuple]:
@@ -201,7 +237,11 @@ SOURCE_COLUMNS = "screen_id, screen_name, place_id, place_name"
 
 def _filters(query: StatsQuery, *, raw: bool) -> tuple[list[str], list]:
     """WHERE terms (and their parameters) of the fleet and entity filters, shared by every source."""
-    where, params = ["fleet_id = ANY(%s)"], [query.fleet_ids]
+    # One fleet (the usual case) as an equality: an index on (fleet_id, ...) then also gives its order.
+    if len(query.fleet_ids) == 1:
+        where, params = ["fleet_id = %s"], [query.fleet_ids[0]]
+    else:
+        where, params = ["fleet_id = ANY(%s)"], [query.fleet_ids]
     pairs = [(query.screens, "screen_id"), (query.places, "place_id")]
     if raw or query.campaigns or query.medias:
         pairs += [(query.campaigns, "ad_id"), (query.medias, "media_id")]
@@ -246,8 +286,9 @@ def _source_sql(query: StatsQuery, group_by: list[str]) -> tuple[str, list]:
     edges, edge_params = [], []
     for zone in _zones(query):
         first, last = _midnights(zone, query.since, query.until)
-        edges.append("(timezone = %s AND (hour < %s OR hour >= %s))")
-        edge_params += [zone, first, last]
+        # two ranges of hours (not `hour < first OR hour >= last`), which the planner estimates right
+        edges.append("(timezone = %s AND (hour >= %s AND hour < %s OR hour >= %s AND hour < %s))")
+        edge_params += [zone, query.since, first, last, query.until]
     sql = (
         f"SELECT {SOURCE_COLUMNS}, NULL::uuid AS ad_id, '' AS ad_name, '' AS media_type, 0 AS media_id, "
         "'' AS media_name, day::timestamp AS local, plays, total_duration AS duration "
@@ -294,12 +335,16 @@ def _midnights(zone: str, since: datetime, until: datetime) -> tuple[datetime, d
 def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None, offset: int) -> tuple[str, list]:
     """Groups in two steps: per group and screen (hash aggregation), then per group, so that distinct
     screens are a count of rows rather than a COUNT(DISTINCT) sort."""
-    keys, names, joins = [], [], ""
+    # Groups are hashed and sorted on the native uuids and dates (a sort of their text would compare by
+    # the collation, several times slower, in the same order), which come out as text: the rows go to
+    # JSON or CSV as they are.
+    keys, names, joins, as_text = [], [], "", set()
     for dimension in group_by:
         if dimension in ENTITY_COLUMNS:
             id_column, name_column = ENTITY_COLUMNS[dimension]
-            # uuids and dates come out as text: the rows go to JSON or CSV as they are
-            keys.append(f"e.{id_column}::text" if id_column in ("screen_id", "ad_id") else f"e.{id_column}")
+            if id_column in ("screen_id", "ad_id"):
+                as_text.add(len(keys))
+            keys.append(f"e.{id_column}")
             names.append((len(keys) - 1, f"e.{name_column}"))
         elif dimension == "media":
             keys.append("e.media_type || '-' || e.media_id")
@@ -313,9 +358,11 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
             keys.append("sg.id")
             names.append((len(keys) - 1, "sg.name"))
         else:
+            if dimension == "date":
+                as_text.add(len(keys))
             keys.append(
                 {
-                    "date": "e.local::date::text",
+                    "date": "e.local::date",
                     "hour": "extract(hour FROM e.local)::int",
                     "weekday": "extract(isodow FROM e.local)::int",
                 }[dimension]
@@ -325,7 +372,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
         # One screen per group: no distinct count to make, one aggregation.
         select = []
         for i, key in enumerate(keys):
-            select.append(key)
+            select.append(f"{key}::text" if i in as_text else key)
             select += [f"max({name})" for j, name in names if j == i]
         select += ["sum(e.plays)::bigint", "sum(e.duration)::float8", "1"]
         order = ", ".join(keys)
@@ -342,7 +389,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
     named = dict(names)
     outer_select = []
     for i in range(len(keys)):
-        outer_select.append(f"g.k{i}")
+        outer_select.append(f"g.k{i}::text" if i in as_text else f"g.k{i}")
         if i in named:
             outer_select.append(f"max(g.n{i})")
     outer_select += ["sum(g.plays)::bigint", "sum(g.duration)::float8", "count(*)"]
@@ -443,9 +490,10 @@ def _raw_aggregate_rows(query: StatsQuery, group_by: list[str], *, limit: int | 
 
 
 def _fetch_sql(sql: str, params: list) -> list[tuple]:
-    # Tens of thousands of groups sort and hash in memory rather than in temporary files.
+    # Tens of thousands of groups sort and hash in memory rather than in temporary files, in this process:
+    # parallel workers cost more to start and gather than such groups take to count.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -461,6 +509,8 @@ def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: in
     """Groups of the query in the order of their keys: count, total duration, distinct screens."""
     rows = _raw_aggregate_rows(query, group_by, limit=limit, offset=offset, stream=False)
     columns = aggregate_columns(group_by)
+    if partitions.is_partitioned():  # PostgreSQL's rows are JSON-ready (text uuids and dates, numbers)
+        return [dict(zip(columns, row, strict=True)) for row in rows]
     return [_normalise(columns, row) for row in rows]
 
 

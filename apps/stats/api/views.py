@@ -100,7 +100,7 @@ class DisplaysView(StatisticsView):
         next_url = None
         if next_cursor:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
-        return Response({"next": next_url, "results": [selectors.display_row(row) for row in rows]})
+        return Response({"next": next_url, "results": rows})
 
 
 class AggregatesView(StatisticsView):
