@@ -176,8 +176,8 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
     import httpx
 
     for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/schema/", timeout=2)
+        try:  # a cheap page (the schema takes seconds to build on a loaded machine)
+            httpx.get(f"http://127.0.0.1:{port}/api/statistics/v2/displays/", timeout=10)
             return process
         except httpx.HTTPError:
             time.sleep(0.2)

@@ -514,6 +514,25 @@ def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: in
     return [_normalise(columns, row) for row in rows]
 
 
+def aggregates_json(query: StatsQuery, group_by: list[str], *, limit: int, offset: int) -> tuple[str, bool] | None:
+    """A page of groups as JSON text written by PostgreSQL (an array of aggregates()' objects), and whether
+    more groups follow; None where aggregates() must answer (SQLite, the one-row totals, no fleet). A
+    month of a large fleet is tens of thousands of groups: building and encoding their dicts in Python
+    took longer than counting them."""
+    if not (partitions.is_partitioned() and group_by and query.fleet_ids):
+        return None
+    sql, params = _sql_aggregate(query, group_by, limit=limit + 1, offset=offset)
+    columns = aggregate_columns(group_by)
+    names = ", ".join(f'"{name}"' for name in columns)  # the JSON keys (count and date are SQL keywords)
+    page = (
+        f"WITH q AS MATERIALIZED (SELECT row_number() OVER () AS n, g.* FROM ({sql}) AS g({names})) "
+        f"SELECT '[' || coalesce((SELECT string_agg(row_to_json(t)::text, ',') FROM (SELECT {names} FROM q "
+        "WHERE n <= %s ORDER BY n) t), '') || ']', "
+        "(SELECT count(*) FROM q) > %s"
+    )
+    return tuple(_fetch_sql(page, [*params, limit, limit])[0])
+
+
 def aggregates_rows(query: StatsQuery, group_by: list[str]) -> Iterator[dict]:
     """Every group, streamed (a server-side cursor on PostgreSQL)."""
     columns = aggregate_columns(group_by)

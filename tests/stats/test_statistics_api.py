@@ -369,3 +369,18 @@ def test_every_way_to_read_the_aggregates_agrees(api, fleet, make_screen, make_m
             rows = api.get(f"{STATS}/aggregates/", one).json()["results"]
             mine = {k[1]: n for k, n in expected.items() if k[0] == player.screen.name}
             assert {r["date"]: r["count"] for r in rows} == mine
+
+
+@pytest.mark.parametrize("group_by", ["screen,date", "hour", "media,weekday", "campaign,place"])
+def test_the_page_postgresql_writes_is_the_aggregates(api, hall_events, group_by):
+    """On PostgreSQL a JSON page of aggregates is written by the database; it holds what aggregates()
+    gives, in the same order, and the `next` link when more groups follow (SQLite: aggregates() itself)."""
+    from apps.stats.selectors import StatsQuery, aggregates
+
+    player, _media = hall_events
+    query = StatsQuery(fleet_ids=[player.device.fleet_id], since=DAY, until=DAY + timedelta(days=1))
+    expected = aggregates(query, group_by.split(","), limit=1000, offset=0)
+    assert get(api, "aggregates", group_by=group_by)["results"] == expected
+    first = get(api, "aggregates", group_by=group_by, limit=1)
+    assert first["results"] == expected[:1]
+    assert (first["next"] is not None) == (len(expected) > 1)

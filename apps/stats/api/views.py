@@ -3,8 +3,9 @@ aggregates, as JSON pages or as CSV streamed row by row. Same authentication, te
 error shapes as the management API; every query is keyed by the principal's fleets."""
 
 import csv
+import json
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
@@ -123,6 +124,14 @@ class AggregatesView(StatisticsView):
             rows = ([row.get(column) for column in columns] for row in selectors.aggregates_rows(query, group_by))
             return stream_csv(columns, rows, "aggregates.csv")
         limit, offset = data["limit"], data["offset"]
+        written = None
+        if getattr(request.accepted_renderer, "format", None) == "json":
+            written = selectors.aggregates_json(query, group_by, limit=limit, offset=offset)
+        if written is not None:  # the page as PostgreSQL wrote it, in the JSON renderer's compact shape
+            results, more = written
+            next_url = replace_query_param(request.build_absolute_uri(), "offset", offset + limit) if more else None
+            body = f'{{"next":{json.dumps(next_url)},"results":{results}}}'
+            return HttpResponse(body, content_type="application/json")
         rows = selectors.aggregates(query, group_by, limit=limit + 1, offset=offset)
         next_url = None
         if len(rows) > limit:
