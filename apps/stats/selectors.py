@@ -1,9 +1,9 @@
 """Reading the proof-of-play ledger: raw displays (keyset pages, streamed rows) and aggregates.
 
-Every query is keyed by the principal's fleet ids (`fleet_id = ANY(...)`), so a Citus cluster routes it
-to the fleet's shard. On PostgreSQL aggregates read the hourly rollup when the filters and the range
-allow it (hour-aligned bounds; no player or broadcast filter), else the raw partitions of the range;
-on SQLite they are computed from the raw rows.
+Every query is keyed by the principal's fleet ids (`fleet_id = %s`, or `= ANY(...)` for several), so a
+Citus cluster routes it to the fleet's shard. On PostgreSQL aggregates read the hourly rollup when the
+filters and the range allow it (hour-aligned bounds; no player or broadcast filter), else the raw
+partitions of the range; on SQLite they are computed from the raw rows.
 """
 
 import base64
