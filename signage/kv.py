@@ -1,9 +1,10 @@
 """Raw Redis for the hot paths, beside Django's cache API.
 
 Django's cache pickles values and offers no pipelines, hashes, sets or scripts; the players' hot paths
-need all of those to answer in one round trip. This module is the one place the project reaches behind
-Django's `RedisCache` (`backend._cache`, its client wrapper) for the redis-py client. Keys go through
-the cache's own `make_key`, so they share its prefix and version (and tests' cache clearing).
+need all of those to answer in one round trip. This module keeps its own redis-py client, built with
+redis-py's public API from the default cache's settings (the same server), so nothing here depends on
+the private parts of Django's `RedisCache`. Keys go through the cache's public `make_key`, so they share
+its prefix and version (and tests' cache clearing).
 
 Without Redis (the embedded default: a local-memory cache) `client()` is None and callers take their
 plain path through the database and the cache API.
@@ -13,6 +14,8 @@ import hashlib
 import os
 import threading
 
+import redis as redis_py
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis import exceptions as redis_errors
@@ -22,16 +25,25 @@ def _backend():
     return caches["default"]
 
 
-def client():
-    """The redis-py client behind the default cache, or None when the cache is not Redis. Django builds a
-    client object on every `get_client()`; one per cache backend is kept (they share the connection pool)."""
-    backend = _backend()
-    if not isinstance(backend, RedisCache):
+_clients: dict[str, redis_py.Redis] = {}
+
+
+def client() -> redis_py.Redis | None:
+    """A redis-py client of the default cache's (write) server, or None when the cache is not Redis.
+    One client, with its connection pool, per server URL and process (redis-py's pool resets after a fork)."""
+    if not isinstance(_backend(), RedisCache):
         return None
-    redis = backend.__dict__.get("_signage_client")
+    location = settings.CACHES["default"]["LOCATION"]
+    redis = _clients.get(location)
     if redis is None:
-        redis = backend.__dict__["_signage_client"] = backend._cache.get_client(write=True)
+        redis = _clients[location] = redis_py.Redis.from_url(_write_server(location))
     return redis
+
+
+def _write_server(location: str | list[str]) -> str:
+    """The first server of a cache LOCATION: Django's RedisCache writes to it (the others are replicas)."""
+    servers = location.split(",") if isinstance(location, str) else location
+    return servers[0].strip()
 
 
 def keys(*names: str) -> list[str]:

@@ -21,12 +21,12 @@ import json
 import math
 import time
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 
 from signage import kv
-from signage.api.ratelimit import WINDOWS, WindowState, _keys, rule_for, throttled_payload, tightest
+from signage.api.ratelimit import WINDOWS, WindowState, rule_for, throttled_payload, tightest, window_keys
+from signage.api.ratelimit import table as rate_limit_table
 
 from .models import token_hash
 from .playlist import summary_key
@@ -217,12 +217,12 @@ def _rate_limit_arguments(now: float, method: str) -> tuple[list, list]:
     """The script's rate-limit arguments for the device protocol's table row, and the windows' resets;
     planned once per window (the counters' lifetime is then up to a minute longer, which is harmless)."""
     starts = tuple(int(now) - int(now) % seconds for _, seconds in WINDOWS)
-    memo = (starts, method, id(settings.SIGNAGE_RATE_LIMITS), kv.key(""))
+    memo = (starts, method, id(rate_limit_table()), kv.key(""))
     planned = _planned.get(memo)
     if planned is None:
         rule = rule_for("device", method)
         arguments, resets = [], []
-        for window, reset, name in _keys(f"device:{ID}", "device", rule, now):
+        for window, reset, name in window_keys(f"device:{ID}", "device", rule, now):
             prefix, suffix = kv.key(name).split(ID)
             if not arguments:
                 arguments.append(prefix)

@@ -5,17 +5,24 @@ endpoint, table row and window start, and incremented atomically (Redis INCR in 
 costs one increment per window whatever the traffic, unlike DRF's timestamp lists, and the count is
 shared by every process that uses the same cache.
 
-The table (SIGNAGE_RATE_LIMITS) is a setting. The principal is the OAuth2 application for its tokens,
-else the user, else the client's IP address (see clientip.py for how far X-Forwarded-For is trusted).
+The table (SIGNAGE_RATE_LIMITS) is a setting, read once into a `RuleTable` (again only when a test
+overrides the setting). The counters go through Django's cache API, or on Redis through `signage.kv`'s
+own redis-py client (public APIs only: nothing of the cache backend's insides).
+
+The principal is the OAuth2 application for its tokens, else the user, else the client's IP address
+(see clientip.py for how far X-Forwarded-For is trusted).
 """
 
 import math
 import time
 from dataclasses import dataclass
+from functools import cache as memoize
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle
 
@@ -47,9 +54,6 @@ class Rule:
     def limit(self, window: str) -> int:
         return self.hourly if window == "hourly" else self.daily
 
-    def covers(self, endpoint: str, method: str) -> bool:
-        return self.endpoint in (endpoint, ALL) and (ALL in self.methods or method in self.methods)
-
 
 @dataclass(frozen=True)
 class WindowState:
@@ -70,11 +74,47 @@ class WindowState:
         return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "reset": self.reset}
 
 
+UNLIMITED = Rule(ALL, (ALL,), 10**9, 10**9)  # a table without a catch-all row limits nothing else
+
+
+class RuleTable:
+    """The rows of SIGNAGE_RATE_LIMITS, in order (the first row that covers a request applies), with the
+    rows that may cover each named endpoint set apart so a lookup scans only those."""
+
+    def __init__(self, rows):
+        self.rules = [
+            Rule(endpoint, tuple(method.upper() for method in methods), daily, hourly)
+            for endpoint, methods, daily, hourly in rows
+        ]
+        self._catch_all = [rule for rule in self.rules if rule.endpoint == ALL]
+        self._candidates = {
+            rule.endpoint: [other for other in self.rules if other.endpoint in (rule.endpoint, ALL)]
+            for rule in self.rules
+            if rule.endpoint != ALL
+        }
+
+    def rule_for(self, endpoint: str, method: str) -> Rule:
+        method = method.upper()
+        for rule in self._candidates.get(endpoint, self._catch_all):
+            if ALL in rule.methods or method in rule.methods:
+                return rule
+        return UNLIMITED
+
+
+@memoize
+def table() -> RuleTable:
+    """The rate-limit table, built once per process from the setting."""
+    return RuleTable(settings.SIGNAGE_RATE_LIMITS)
+
+
+@receiver(setting_changed)
+def _rebuild_table(setting, **kwargs):
+    if setting == "SIGNAGE_RATE_LIMITS":  # tests' settings overrides
+        table.cache_clear()
+
+
 def rules() -> list[Rule]:
-    return [
-        Rule(endpoint, tuple(method.upper() for method in methods), daily, hourly)
-        for endpoint, methods, daily, hourly in settings.SIGNAGE_RATE_LIMITS
-    ]
+    return table().rules
 
 
 def endpoint_of(path: str) -> str:
@@ -86,10 +126,7 @@ def endpoint_of(path: str) -> str:
 
 
 def rule_for(endpoint: str, method: str) -> Rule:
-    for rule in rules():
-        if rule.covers(endpoint, method.upper()):
-            return rule
-    return Rule(ALL, (ALL,), 10**9, 10**9)  # a table without a catch-all row limits nothing else
+    return table().rule_for(endpoint, method)
 
 
 def principal_of(request) -> str:
@@ -105,7 +142,8 @@ def principal_of(request) -> str:
     return f"ip:{client_ip(request)}"
 
 
-def _keys(principal: str, endpoint: str, rule: Rule, now: float):
+def window_keys(principal: str, endpoint: str, rule: Rule, now: float):
+    """(window, reset time, counter key) of each window of `rule` at `now`."""
     for window, seconds in WINDOWS:
         start = int(now) - int(now) % seconds
         yield window, start + seconds, f"rl:{principal}:{endpoint}:{rule.name}:{window}:{start}"
@@ -124,8 +162,7 @@ def _increment_all(keys_and_ttls: list[tuple[str, int]]) -> list[int]:
     """Increment several counters. On Redis, one round trip for all of them (INCR, and EXPIRE NX so a
     counter's lifetime is set once); on any other cache, through the cache API.
 
-    Django's cache API has no multi-increment, so this reaches for the redis-py client behind Django's
-    RedisCache through `signage.kv`, the one place the project does so."""
+    Django's cache API has no multi-increment, so on Redis this uses `signage.kv`'s redis-py client."""
     redis = kv.client()
     if redis is not None:
         pipeline = redis.pipeline(transaction=False)
@@ -144,7 +181,7 @@ def hit(principal: str, endpoint: str, method: str) -> list[WindowState]:
     not burn its daily allowance by retrying."""
     now = clock()
     rule = rule_for(endpoint, method)
-    windows = list(_keys(principal, endpoint, rule, now))
+    windows = list(window_keys(principal, endpoint, rule, now))
     counts = _increment_all([(key, reset - int(now) + 60) for _, reset, key in windows])
     counted = [
         (key, WindowState(window, rule.limit(window), count, reset))
@@ -167,7 +204,7 @@ def peek(principal: str, endpoints_methods: list[tuple[str, str]]) -> dict[tuple
     planned = {}
     for endpoint, method in endpoints_methods:
         rule = rule_for(endpoint, method)
-        planned[(endpoint, method)] = (rule, list(_keys(principal, endpoint, rule, now)))
+        planned[(endpoint, method)] = (rule, list(window_keys(principal, endpoint, rule, now)))
     values = cache.get_many([key for _, keys in planned.values() for _, _, key in keys])
     return {
         pair: [WindowState(window, rule.limit(window), int(values.get(key, 0)), reset) for window, reset, key in keys]
