@@ -12,6 +12,12 @@ A serializer declares the needs the planner cannot see (method fields, annotatio
 `f(context)` returns the annotations (they may depend on the requesting user).
 A field whose needs stay unknown turns `only()` off for its model (everything is loaded) rather than
 risk a query per row.
+
+drf-flex-fields has no public way to ask which fields a request selected before rendering. This module
+is the one place that uses its private names (`_flex_fields_rep_applied`, `_flex_options_rep_only`,
+`_expandable_fields`, `_get_query_param_value`, `_get_permitted_expands_from_query_param`), pinned to the
+version in requirements.txt: tests/api/test_flex_private_api.py checks each one and fails, naming it,
+when an upgrade changes them.
 """
 
 from django.core.exceptions import FieldDoesNotExist
@@ -61,6 +67,11 @@ def selected_fields(serializer) -> dict:
         serializer.apply_flex_fields(serializer.fields, serializer._flex_options_rep_only)
         serializer._flex_fields_rep_applied = True
     return serializer.fields
+
+
+def expandable_names(serializer) -> set[str]:
+    """The names `expand=` accepts on this serializer (Meta.expandable_fields or the attribute)."""
+    return set(getattr(serializer, "_expandable_fields", {}))
 
 
 def plan_queryset(queryset, serializer, required=()):
