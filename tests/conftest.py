@@ -12,8 +12,13 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.accounts.models import Fleet, Membership, Role
+from apps.accounts.models import Role
+from signage import kv
+from tests.accounts.factories import PASSWORD, FleetFactory, member
 from tests.devices.conftest import player  # noqa: F401 - a registered player, for any test that pairs one
+from tests.media.factories import MediaFactory
+from tests.places.factories import PlaceFactory
+from tests.screens.factories import ScreenFactory
 
 # Every test gets cache keys of its own under this run's prefix, and removes only those: a Redis shared
 # with other runs, other projects or production keeps its data (never FLUSHDB).
@@ -27,7 +32,7 @@ def cache_clear_own() -> None:
     if not isinstance(current, RedisCache):
         current.clear()  # local memory: this process's own
         return
-    client = current._cache.get_client(write=True)
+    client = kv.client()
     keys = list(client.scan_iter(match=f"{current.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
@@ -87,23 +92,25 @@ def _test_settings(settings, tmp_path):
     }
 
 
+# The shared fixtures are built with the per-app factories (tests/<app>/factories.py): a new test can call
+# a factory directly (`ScreenFactory(fleet=fleet)`) instead of adding a fixture.
+
+
 @pytest.fixture
 def fleet(db):
-    return Fleet.objects.create(name="Paris Metro", timezone="Europe/Paris", max_screens=50)
+    return FleetFactory(name="Paris Metro", max_screens=50)
 
 
 @pytest.fixture
 def other_fleet(db):
-    return Fleet.objects.create(name="Lyon Malls", timezone="Europe/Paris")
+    return FleetFactory(name="Lyon Malls")
 
 
 @pytest.fixture
 def make_member(db, django_user_model):
-    def make(fleet, role=Role.ADMIN, username=None, password="s3cret-pass", **extra):
+    def make(fleet, role=Role.ADMIN, username=None, password=PASSWORD, **extra):
         username = username or f"{role}-{fleet.pk}-{django_user_model.objects.count()}"
-        user = django_user_model.objects.create_user(username=username, password=password, **extra)
-        Membership.objects.create(user=user, fleet=fleet, role=role)
-        return user
+        return member(fleet, role, username=username, password=password, **extra)
 
     return make
 
@@ -137,38 +144,24 @@ def api(client_for, user):
 
 @pytest.fixture
 def make_place(db):
-    from apps.places.models import Place
-
     def make(city="Paris", exclusive_fleet=None, **values):
-        defaults = {"street_number": "1", "address": "Rue de Rivoli", "postalcode": "75001", "city": city}
-        return Place.objects.create(**{**defaults, **values}, exclusive_fleet=exclusive_fleet)
+        return PlaceFactory(city=city, exclusive_fleet=exclusive_fleet, **values)
 
     return make
 
 
 @pytest.fixture
 def make_screen(db):
-    from apps.screens.models import Screen
-
     def make(fleet, name="Screen", **values):
-        return Screen.objects.create(fleet=fleet, name=name, **values)
+        return ScreenFactory(fleet=fleet, name=name, **values)
 
     return make
 
 
 @pytest.fixture
 def make_media(db):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from apps.media.services import media_create_from_upload
-    from tests.media import files
-
     def make(fleet, kind="picture", display_time=10, name=None, seconds=1):
-        content = {"picture": files.picture, "pdf": files.pdf}.get(kind, lambda: files.video(seconds=seconds))()
-        upload = SimpleUploadedFile(name or f"{kind}.bin", content)
-        return media_create_from_upload(
-            fleet=fleet, upload=upload, display_time=None if kind == "video" else display_time, name=name or kind
-        )
+        return MediaFactory(fleet=fleet, kind=kind, display_time=display_time, name=name, seconds=seconds)
 
     return make
 

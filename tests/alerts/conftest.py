@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.alerts import services
 from apps.alerts.models import AlertRule
 from apps.devices.models import Device, token_hash
+from tests.devices.factories import DeviceFactory
 
 HOST = "http://testserver/api/management/v2"
 _numbers = itertools.count(1)
@@ -25,10 +26,9 @@ def make_device(db):
         number = next(_numbers)
         values.setdefault("last_seen_at", timezone.now())
         values.setdefault("name", f"player {number}")
-        return Device.objects.create(
-            uuid=f"device-{number}", token_hash=token_hash(f"secret-{number}"), fleet=screen.fleet, screen=screen,
-            online=True, **values,
-        )  # fmt: skip
+        return DeviceFactory(
+            uuid=f"device-{number}", raw_token=f"secret-{number}", screen=screen, online=True, **values
+        )
 
     return make
 

@@ -1,8 +1,6 @@
 """Changelists keep flat query counts: the same number of queries for 2 and for 12 rows of each console
 model."""
 
-import secrets
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,8 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def add_rows(resource, fleet, count, make_screen, make_media, make_place, start):
-    from apps.ads.models import Ad, Broadcast, BroadcastScreen, QuotaOverflow
-    from apps.devices.models import Device, token_hash
+    from apps.ads.models import BroadcastScreen, QuotaOverflow
+    from tests.ads.factories import AdFactory, BroadcastFactory
+    from tests.devices.factories import DeviceFactory
 
     today = timezone.now().date()
     for index in range(start, start + count):
@@ -24,16 +23,14 @@ def add_rows(resource, fleet, count, make_screen, make_media, make_place, start)
         elif resource == "media.media":
             make_media(fleet, name=f"media {index}")
         elif resource in ("ads.ad", "ads.broadcast", "ads.quotaoverflow"):
-            ad = Ad.objects.create(fleet=fleet, name=f"Campaign {index}", campaign_startdate=today,
-                                   author_origin_id=1 if index % 2 else None)  # fmt: skip
+            ad = AdFactory(fleet=fleet, campaign_startdate=today, author_origin_id=1 if index % 2 else None)
             screen = make_screen(fleet, f"Screen {index}")
-            broadcast = Broadcast.objects.create(ad=ad, media=make_media(fleet, name=f"media {index}"))
+            broadcast = BroadcastFactory(ad=ad, media=make_media(fleet, name=f"media {index}"))
             BroadcastScreen.objects.create(broadcast=broadcast, screen=screen)
             QuotaOverflow.objects.create(ad=ad, screen=screen, date=today, duration=5, quota=1)
         elif resource == "devices.device":
             screen = make_screen(fleet, f"Screen {index}")
-            secret = token_hash(secrets.token_hex(8))
-            Device.objects.create(uuid=f"box-{index}", token_hash=secret, fleet=fleet, screen=screen)
+            DeviceFactory(screen=screen)
         elif resource == "screens.screen":
             make_screen(fleet, f"Screen {index}", place=make_place(f"Town {index}", street_number=str(index)))
 

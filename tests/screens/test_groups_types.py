@@ -2,6 +2,7 @@ import pytest
 
 from apps.accounts.models import Role
 from apps.screens.models import ScreenGroup, ScreenType
+from tests.screens.factories import ScreenGroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def test_types_are_written_by_admins_only(api, client_for, make_member, fleet):
 
 
 def test_duplicate_group_name_in_a_fleet_is_a_400(api, fleet):
-    ScreenGroup.objects.create(fleet=fleet, name="Lobby")
+    ScreenGroupFactory(fleet=fleet, name="Lobby")
     response = api.post(GROUPS, {"name": "Lobby"}, format="json")
     assert response.status_code == 400
     assert response.json()["__all__"][0]["code"] == "unique"

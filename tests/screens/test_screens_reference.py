@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.accounts.models import Fleet
-from apps.screens.models import Screen, ScreenGroup, ScreenType
+from apps.screens.models import Screen
+from tests.screens.factories import ScreenGroupFactory, ScreenTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -212,11 +213,11 @@ def test_allocated_times_reference_errors(api, screens, share_of_voice, other_fl
 
 
 def test_groups_and_types_lists(api, fleet, other_fleet, screens):
-    group = ScreenGroup.objects.create(fleet=fleet, name="Lobby", description="Entrance screens")
+    group = ScreenGroupFactory(fleet=fleet, name="Lobby", description="Entrance screens")
     group.screens.add(screens["my"], screens["led"])
-    ScreenGroup.objects.create(fleet=other_fleet, name="Hidden")
-    ScreenType.objects.create(fleet=fleet, name="Totem", width=1080, height=1920, orientation="portrait")
-    ScreenType.objects.create(fleet=other_fleet, name="Hidden", width=1, height=1)
+    ScreenGroupFactory(fleet=other_fleet, name="Hidden")
+    ScreenTypeFactory(fleet=fleet, name="Totem", width=1080, height=1920, orientation="portrait")
+    ScreenTypeFactory(fleet=other_fleet, name="Hidden", width=1, height=1)
 
     groups = api.get("/api/management/v2/screen_groups/").json()["results"]
     assert [(g["name"], g["description"], len(g["screens"])) for g in groups] == [("Lobby", "Entrance screens", 2)]

@@ -6,8 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import Role
-from apps.screens.models import Screen, ScreenGroup, ScreenType
+from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
+from tests.accounts.factories import MembershipFactory
+from tests.screens.factories import ScreenGroupFactory, ScreenTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +17,7 @@ BASE = "/api/management/v2/screens/"
 
 
 def test_create_with_reference_001_fields(api, fleet):
-    group = ScreenGroup.objects.create(fleet=fleet, name="Meeting rooms")
+    group = ScreenGroupFactory(fleet=fleet, name="Meeting rooms")
     payload = {
         "name": "Salle de conference A",
         "description": "Ecran de l'entree principale",
@@ -40,9 +42,8 @@ def test_timezone_defaults_to_the_fleets(api, fleet):
 
 
 def test_create_needs_the_fleet_when_the_user_has_several(api, user, other_fleet):
-    from apps.accounts.models import Membership
 
-    Membership.objects.create(user=user, fleet=other_fleet, role=Role.ADMIN)
+    MembershipFactory(user=user, fleet=other_fleet, role=Role.ADMIN)
     response = api.post(BASE, {"name": "Which fleet?"}, format="json")
     assert response.status_code == 400
     assert response.json() == {"fleet": [{"message": "This field is required.", "code": "required"}]}
@@ -102,8 +103,8 @@ def test_another_fleets_screen_is_404_and_never_listed(api, other_fleet, make_sc
 def test_another_fleets_objects_in_a_payload_are_400(api, fleet, other_fleet, make_screen, make_place):
     screen = make_screen(fleet)
     foreign_place = make_place("Nice", exclusive_fleet=other_fleet)
-    foreign_group = ScreenGroup.objects.create(fleet=other_fleet, name="Theirs")
-    foreign_type = ScreenType.objects.create(fleet=other_fleet, name="Theirs", width=1, height=1)
+    foreign_group = ScreenGroupFactory(fleet=other_fleet, name="Theirs")
+    foreign_type = ScreenTypeFactory(fleet=other_fleet, name="Theirs", width=1, height=1)
     for payload in (
         {"place": foreign_place.pk},
         {"place": f"http://testserver/api/management/v2/places/{foreign_place.pk}/"},
@@ -120,13 +121,12 @@ def test_another_fleets_objects_in_a_payload_are_400(api, fleet, other_fleet, ma
 
 
 def test_a_member_of_two_fleets_cannot_mix_them(api, user, fleet, other_fleet, make_screen, make_place):
-    from apps.accounts.models import Membership
 
-    Membership.objects.create(user=user, fleet=other_fleet, role=Role.ADMIN)
+    MembershipFactory(user=user, fleet=other_fleet, role=Role.ADMIN)
     screen = make_screen(fleet)
     other_place = make_place("Nice", exclusive_fleet=other_fleet)
-    other_type = ScreenType.objects.create(fleet=other_fleet, name="T", width=1, height=1)
-    other_group = ScreenGroup.objects.create(fleet=other_fleet, name="G")
+    other_type = ScreenTypeFactory(fleet=other_fleet, name="T", width=1, height=1)
+    other_group = ScreenGroupFactory(fleet=other_fleet, name="G")
     for field, value in (("place", other_place.pk), ("screen_type", other_type.pk), ("groups", [other_group.pk])):
         response = api.patch(f"{BASE}{screen.pk}/", {field: value}, format="json")
         assert response.status_code == 400, field
@@ -241,8 +241,8 @@ def _queries(api, query) -> int:
 @pytest.mark.parametrize("fields", ["", "&fields=name,slug", "&fields=id,name,city,groups,place", "&expand=place"])
 def test_list_queries_do_not_grow_with_page_size(api, fleet, make_screen, make_place, fields):
     places = [make_place(f"City {i}", street_number=str(i)) for i in range(5)]
-    groups = [ScreenGroup.objects.create(fleet=fleet, name=f"G{i}") for i in range(3)]
-    screen_type = ScreenType.objects.create(fleet=fleet, name="T", width=1920, height=1080)
+    groups = [ScreenGroupFactory(fleet=fleet, name=f"G{i}") for i in range(3)]
+    screen_type = ScreenTypeFactory(fleet=fleet, name="T", width=1920, height=1080)
     for index in range(120):
         screen = make_screen(fleet, f"S{index:03}", place=places[index % 5], screen_type=screen_type)
         screen.groups.set(groups[: index % 4])
