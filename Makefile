@@ -42,8 +42,9 @@ bench: install
 
 # N paired players against gunicorn + Celery on PostgreSQL and Redis (needs DATABASE_URL and REDIS_URL);
 # a few minutes. LOADTEST_ARGS="--screens 60000 --interval 60 --duration 180" for the full fleet.
+LOADTEST_PORT ?= 8501
 loadtest: install
-	$(BIN)/python bench/fleet.py $(LOADTEST_ARGS)
+	LOADTEST_PORT=$(LOADTEST_PORT) $(BIN)/python bench/fleet.py $(LOADTEST_ARGS)
 
 # One alert evaluation pass (10,000 players, 20 rules) against the raw SQL of its conditions (PostgreSQL).
 bench-alerts: install

@@ -18,6 +18,8 @@ one run:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/signage REDIS_URL=redis://127.0.0.1:6379/2 \\
         .venv/bin/python bench/fleet.py [--screens 10000] [--interval 60] [--duration 120] [--port 8501]
 
+The port also comes from LOADTEST_PORT (`make loadtest LOADTEST_PORT=8250`).
+
 The fleet's request rate is screens / interval: 60,000 screens at 60 s is the rate of 10,000 at 10 s.
 Everything is bounded in time; the stack is stopped and the database dropped at the end (even on Ctrl-C).
 """
@@ -51,7 +53,10 @@ def options():
     parser.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds per capacity figure")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=8, help="connections in flight (capacity phase)")
-    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("LOADTEST_PORT", 8501)), help="gunicorn's port ($LOADTEST_PORT)"
+    )
+    parser.add_argument("--capacity-only", action="store_true", help="skip the fleet simulation (phase 2)")
     parser.add_argument("--stats-every", type=int, default=2, help="heartbeats between proof-of-play batches")
     return parser.parse_args()
 
@@ -494,7 +499,9 @@ def main():
         sql = sql_baseline(env["DATABASE_URL"], hashes, args.capacity_seconds, args.workers)
         redis_rate = redis_baseline(env, hashes, args.capacity_seconds, args.workers)
         print(f"  SQL baseline {sql:.0f}/s, Redis baseline {redis_rate:.0f}/s", flush=True)
-        fleet = asyncio.run(simulate(args, data, lambda: change_content(data["broadcast"], data["spare_media"])))
+        fleet = None
+        if not args.capacity_only:
+            fleet = asyncio.run(simulate(args, data, lambda: change_content(data["broadcast"], data["spare_media"])))
         report(args, capacity, sql, redis_rate, fleet)
     finally:
         stop_stack(processes)
@@ -553,6 +560,8 @@ def report(args, capacity, sql, redis_rate, fleet) -> None:
           f"the lean heartbeat runs at {heartbeat / sql:.0%} of it")  # fmt: skip
     print(f"{'heartbeat Lua script':24} {redis_rate:8.0f}   (redis-py, {args.workers} processes): "
           f"the lean heartbeat runs at {heartbeat / redis_rate:.0%} of it")  # fmt: skip
+    if fleet is None:
+        return
     records, changed = fleet["records"], fleet["changed_at"]
     print(f"\n2. Fleet (open loop): {args.screens} players at {args.interval} s "
           f"(= {args.screens * 60 // args.interval:,} screens at 60 s), {fleet['seconds']:.0f} s")  # fmt: skip

@@ -16,6 +16,7 @@ A device's record is a Redis hash keyed by its token hash. Whatever changes a de
 counter, read before the database, keeps a slow request from writing back a record older than a forget.
 """
 
+import io
 import ipaddress
 import json
 import math
@@ -35,6 +36,7 @@ RECORD_SECONDS = 24 * 3600  # a record unused for a day is dropped; the next req
 SEEN, TELEMETRY = "heartbeats:seen", "heartbeats:telemetry"
 MAX_BODY = 8192  # bigger heartbeats take the full path (and its limits)
 ID = "@ID@"  # the device id's place in rate-limit key templates
+DECLINED = "signage.lean_declined"  # set in the WSGI environ when LeanDeviceWSGI passed a request on
 
 COUNT = """
 local function count(id, a)
@@ -412,8 +414,47 @@ class LeanDevicePathMiddleware:
 
     def __call__(self, request):
         handler = HANDLERS.get(request.path_info)
-        if handler is not None:
+        if handler is not None and not request.META.get(DECLINED):
             response = handler(request)
             if response is not None:
                 return response
         return self.get_response(request)
+
+
+class _WSGIRequest:
+    """What the lean handlers read of a request (method, META, body), straight from the WSGI environ."""
+
+    def __init__(self, environ):
+        self.environ = self.META = environ
+        self.method = environ.get("REQUEST_METHOD", "GET").upper()
+        self._body = None
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            length = int(self.META.get("CONTENT_LENGTH") or 0)  # _telemetry read and bounded it first
+            self._body = self.environ["wsgi.input"].read(length) if length > 0 else b""
+            self.environ["wsgi.input"] = io.BytesIO(self._body)  # Django reads it again if we decline
+        return self._body
+
+
+class LeanDeviceWSGI:
+    """The lean paths below Django's request cycle (signage/wsgi.py wraps Django's application in it).
+
+    The same handlers as `LeanDevicePathMiddleware`, with the same authentication, rate limit and answers,
+    but before Django's WSGI handler: no request object, no request_started / request_finished signals
+    (their database connection checks), no middleware chain. What they decline goes to Django with its
+    environ and body untouched, where the middleware declines it again and the full view serves it."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        handler = HANDLERS.get(environ.get("PATH_INFO", ""))
+        if handler is not None:
+            response = handler(_WSGIRequest(environ))
+            if response is not None:
+                start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+                return [response.content]
+            environ[DECLINED] = True  # the middleware does not ask Redis a second time
+        return self.application(environ, start_response)

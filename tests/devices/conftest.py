@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from redis.connection import AbstractConnection
 from rest_framework.test import APIClient
 
 from tests.alerts import conftest as alerts_conftest
@@ -68,3 +69,28 @@ def campaign(api):
         return response.json()
 
     return make
+
+
+class RedisRoundTrips:
+    """Counts what is sent to Redis: one packed send is one round trip (a pipeline or a script is one)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = AbstractConnection.send_packed_command
+
+        def counted(connection_, command, check_health=True):
+            self.count += 1
+            return original(connection_, command, check_health)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+
+@pytest.fixture
+def warm(paired, fleet, make_media, campaign):
+    """A paired player with three campaigns, after one full heartbeat and one playlist fetch."""
+    client = paired()
+    for index in range(3):
+        campaign(client.screen, make_media(fleet, name=f"m{index}"), name=f"c{index}")
+    client.post("/api/device/heartbeat", {}, format="json")
+    client.etag = client.get("/api/device/playlist")["ETag"]
+    return client

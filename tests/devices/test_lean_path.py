@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from redis.connection import AbstractConnection
 from rest_framework.test import APIClient
 
 from apps.devices.models import Device, DeviceCommand
@@ -17,38 +16,13 @@ from apps.devices.tasks import rebuild_playlists
 from apps.screens.models import Screen
 from signage import kv
 
-from .conftest import HOST
+from .conftest import HOST, RedisRoundTrips
 
 pytestmark = [
     pytest.mark.django_db,
     # The lean path is Redis itself (CI runs on Redis); without it the full path serves, tested elsewhere.
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the lean path needs Redis (REDIS_URL)"),
 ]
-
-
-class RedisRoundTrips:
-    """Counts what is sent to Redis: one packed send is one round trip (a pipeline or a script is one)."""
-
-    def __init__(self, monkeypatch):
-        self.count = 0
-        original = AbstractConnection.send_packed_command
-
-        def counted(connection_, command, check_health=True):
-            self.count += 1
-            return original(connection_, command, check_health)
-
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-
-
-@pytest.fixture
-def warm(paired, fleet, make_media, campaign):
-    """A paired player with three campaigns, after one full heartbeat and one playlist fetch."""
-    client = paired()
-    for index in range(3):
-        campaign(client.screen, make_media(fleet, name=f"m{index}"), name=f"c{index}")
-    client.post("/api/device/heartbeat", {}, format="json")
-    client.etag = client.get("/api/device/playlist")["ETag"]
-    return client
 
 
 def test_idle_heartbeat_and_304_cost_no_sql_and_one_redis_round_trip(warm, monkeypatch):
