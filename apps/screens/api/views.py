@@ -1,3 +1,4 @@
+from signage.api.fastlist import FastListMixin
 from signage.api.viewsets import ModelViewSet
 
 from ..filters import ScreenFilter
@@ -5,7 +6,7 @@ from ..models import Screen, ScreenGroup, ScreenType
 from .serializers import ScreenGroupSerializer, ScreenSerializer, ScreenTypeSerializer
 
 
-class ScreenViewSet(ModelViewSet):
+class ScreenViewSet(FastListMixin, ModelViewSet):
     """Screens (reference 000 "Screens"): created and deleted by fleet admins, changed by editors too."""
 
     queryset = Screen.objects.all()
