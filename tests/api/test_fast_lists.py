@@ -99,3 +99,10 @@ def test_the_fast_list_queries_do_not_grow_with_the_page(api, fleet, screens, ma
 
 
 BASE_QUERIES = 5  # the user, the count, the page, its players, its groups
+
+
+def test_dates_and_times_follow_the_current_timezone_like_drf(api, screens, monkeypatch, settings):
+    settings.TIME_ZONE = "America/New_York"
+    (fast, _), (drf, _) = both(api, monkeypatch, "fields=name,last_seen_at,created")
+    assert fast.content == drf.content
+    assert fast.json()["results"][2]["last_seen_at"] == "2026-03-28T21:30:15.123456-04:00"
