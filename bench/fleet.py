@@ -585,6 +585,9 @@ def report(args, capacity, sql, redis_rate, fleet) -> None:
               + (f" after {last - changed:.1f} s" if last is not None else ""))  # fmt: skip
         print(f"heartbeat p50 / p99 before: {summary(before)[0]:.1f} / {summary(before)[1]:.1f} ms; "
               f"until converged: {summary(during)[0]:.1f} / {summary(during)[1]:.1f} ms")  # fmt: skip
+        if rebuilt is not None:
+            print(f"a player learns of the change at its next heartbeat: the floor is the rebuild plus the longest "
+                  f"interval with its jitter, {rebuilt - changed:.1f} + {args.interval * 1.1:.0f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
