@@ -19,6 +19,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import F, Lookup
 from rest_framework import ISO_8601, serializers
 from rest_framework import fields as drf_fields
 from rest_framework.relations import HyperlinkedIdentityField, HyperlinkedRelatedField, ManyRelatedField
@@ -42,6 +43,22 @@ INTEGER_COLUMNS = {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField
 PLAIN = (int, uuid.UUID)
 SAFE = "!$&'()*+,;=~:@"  # as TemplatedHyperlinkMixin quotes lookup values
 NATIVE = {"BooleanField": (drf_fields.BooleanField,), "JSONField": (drf_fields.JSONField,)}
+
+
+class AnyOf(Lookup):
+    """`column = ANY(%s)` with the ids as one array parameter on PostgreSQL: a page's 1,000 ids as 1,000
+    placeholders cost more to prepare (Django's per-value preparation, psycopg's parsing of the statement)
+    than the query itself. Elsewhere a plain IN list."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, values]
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
 
 
 class Unsupported(Exception):
@@ -192,7 +209,8 @@ class _Plan:
 
         def load(ids):
             grouped = {}
-            for owner, pk in target._default_manager.filter(**{f"{back}__in": ids}).values_list(back, "pk"):
+            rows = target._default_manager.filter(AnyOf(F(f"{back}__pk"), ids)).values_list(f"{back}__pk", "pk")
+            for owner, pk in rows:
                 grouped.setdefault(owner, []).append(link(pk))
             return grouped
 
@@ -216,7 +234,7 @@ class _Plan:
 
         def load(ids):
             grouped = {}
-            for item in target._default_manager.filter(**{f"{back}__in": ids}).values(*columns):
+            for item in target._default_manager.filter(AnyOf(F(back), ids)).values(*columns):
                 grouped.setdefault(item[back], []).append(
                     {key: None if item[column] is None else convert(item[column]) for key, column, convert in makers}
                 )
