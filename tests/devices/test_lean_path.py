@@ -15,6 +15,7 @@ from apps.devices.services import devices_flush_heartbeats, devices_mark_offline
 from apps.devices.tasks import rebuild_playlists
 from apps.screens.models import Screen
 from signage import kv
+from tests.conftest import cache_clear_own
 
 from .conftest import HOST, RedisRoundTrips
 
@@ -193,7 +194,6 @@ def test_a_content_change_is_rebuilt_off_the_request_path(
 
 
 def test_a_rebuild_costs_one_query_phase_per_batch(fleet, make_screen, make_media, player, api):
-    from django.core.cache import cache
 
     from apps.ads.models import Ad, Broadcast, BroadcastScreen
     from apps.devices.playlist import DIRTY, screens_mark
@@ -206,7 +206,7 @@ def test_a_rebuild_costs_one_query_phase_per_batch(fleet, make_screen, make_medi
         ad = Ad.objects.create(fleet=fleet, name=f"c{size}", campaign_startdate="2020-01-01")
         broadcast = Broadcast.objects.create(ad=ad, media=media, order=0)
         BroadcastScreen.objects.bulk_create(BroadcastScreen(broadcast=broadcast, screen=s) for s in screens)
-        cache.clear()
+        cache_clear_own()  # this test's keys only: cache.clear() is a FLUSHDB of the shared Redis db
         kv.client().sadd(kv.key(DIRTY), *[str(s.pk) for s in screens])
         with CaptureQueriesContext(connection) as captured:
             assert rebuild_playlists() == size
@@ -230,9 +230,7 @@ def test_an_expired_state_is_rebuilt_by_the_sweep(warm):
 
 
 def test_a_missing_state_is_built_on_the_full_path(warm):
-    from django.core.cache import cache
-
-    cache.clear()  # Redis lost: no records, no states
+    cache_clear_own()  # Redis lost: no records, no states (this test's keys only, not a FLUSHDB)
     beat = warm.post("/api/device/heartbeat", {}, format="json").json()
     assert beat["has_update"] is False  # rebuilt identical to what the player has
     assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 304

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.devices.lean import DECLINED, LeanDeviceWSGI
 from apps.devices.models import Device
-from signage import wsgi
+from signage import kv, wsgi
 
 from .conftest import HOST, RedisRoundTrips
 
@@ -134,10 +134,8 @@ def test_a_declined_heartbeat_is_answered_by_the_full_view_through_the_productio
 
 def test_the_wsgi_lean_path_refuses_past_the_rate_limit_like_the_middleware(warm, settings):
     settings.SIGNAGE_RATE_LIMITS = [("device", ["*"], 1000, 2), ("*", ["*"], 1000, 1000)]
-    from django.core.cache import cache
-
-    for key in cache._cache.get_client().keys("*rl:device:*"):
-        cache._cache.get_client().delete(key)
+    for key in kv.client().keys("*rl:device:*"):
+        kv.client().delete(key)
     application = LeanDeviceWSGI(Passed())
     answers = [call(application, "POST", "/api/device/heartbeat", token=token_of(warm), body={}) for _ in range(3)]
     assert [answer["status"][:3] for answer in answers] == ["200", "200", "429"]

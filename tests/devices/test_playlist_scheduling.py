@@ -4,13 +4,13 @@ players from their next fetch, and the playlist's query count does not grow with
 import json
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.ads.models import DataFeed
 from apps.screens.models import ScreenGroup
+from tests.conftest import cache_clear_own
 
 from .conftest import HOST
 
@@ -46,7 +46,7 @@ captured_sql = []
 
 
 def _playlist_queries(client) -> tuple[int, int]:
-    cache.clear()  # a cold cache: the playlist is built
+    cache_clear_own()  # a cold cache: the playlist is built (this test's keys: cache.clear() is a FLUSHDB)
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/api/device/playlist")
     assert response.status_code == 200
