@@ -25,7 +25,7 @@ from rest_framework import fields as drf_fields
 from rest_framework.relations import HyperlinkedIdentityField, HyperlinkedRelatedField, ManyRelatedField
 from rest_framework.settings import api_settings
 
-from .flex import selected_fields
+from .flex import selected_fields, selection_options
 from .serializers import PLACEHOLDER, TemplatedHyperlinkMixin
 
 # DRF fields whose to_representation gives back a value of the column's own type unchanged.
@@ -260,7 +260,7 @@ class FastListMixin:
 
     def list(self, request, *args, **kwargs):
         serializer = self.get_serializer()
-        options = getattr(serializer, "_flex_options_rep_only", {})
+        options = selection_options(serializer)
         dotted = any("." in name for key in ("fields", "omit") for name in options.get(key, []))
         formatted = serializer.context.get("format")  # `?format=` may suffix the hyperlinks
         if not self.fast_list or options.get("expand") or dotted or formatted or self.paginator is None:

@@ -69,6 +69,11 @@ def selected_fields(serializer) -> dict:
     return serializer.fields
 
 
+def selection_options(serializer) -> dict:
+    """The request's `fields`, `omit` and `expand` lists as the mixin parsed them (empty if not a flex one)."""
+    return getattr(serializer, "_flex_options_rep_only", {})
+
+
 def expandable_names(serializer) -> set[str]:
     """The names `expand=` accepts on this serializer (Meta.expandable_fields or the attribute)."""
     return set(getattr(serializer, "_expandable_fields", {}))
