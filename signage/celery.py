@@ -15,14 +15,16 @@ _audit_contexts: dict = {}
 @task_prerun.connect
 def _enter_audit_context(task_id=None, task=None, **kwargs):
     from signage.audit import task_context
+    from signage.scopes import fleet_guard
 
-    context = task_context(task.name)
-    context.__enter__()
-    _audit_contexts[task_id] = context
+    # A task runs as the operator, across fleets, also when run eagerly inside a request.
+    contexts = [task_context(task.name), fleet_guard(False)]
+    for context in contexts:
+        context.__enter__()
+    _audit_contexts[task_id] = contexts
 
 
 @task_postrun.connect
 def _leave_audit_context(task_id=None, **kwargs):
-    context = _audit_contexts.pop(task_id, None)
-    if context is not None:
+    for context in reversed(_audit_contexts.pop(task_id, [])):
         context.__exit__(None, None, None)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "signage.scopes.FleetGuardMiddleware",  # fleet-owned querysets refuse to run unscoped in a request
     "apps.devices.lean.LeanDevicePathMiddleware",  # players' idle heartbeats and 304s, before everything else
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -115,6 +116,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# auditlog reads the previous row of an object being saved, and the related objects named in a change, through
+# the base manager: reads from an object in hand, which fleet scoping (signage/scopes.py) does not check.
+AUDITLOG_USE_BASE_MANAGER = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

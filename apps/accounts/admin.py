@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.db.models import Count
 from unfold.admin import ModelAdmin, TabularInline
 
-from .admin_scoping import FleetScopedAdminMixin
+from .admin_scoping import FleetScopedAdminMixin, FleetScopedInlineMixin, RelatedOnlyFieldListFilter
 from .models import AdvertiserType, Fleet, Membership
 
 
-class MembershipInline(TabularInline):
+class MembershipInline(FleetScopedInlineMixin, TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -36,7 +36,7 @@ class FleetAdmin(FleetScopedAdminMixin, ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["user", "fleet", "role", "advertiser_type", "created"]
-    list_filter = ["role", ("fleet", admin.RelatedOnlyFieldListFilter), "advertiser_type"]
+    list_filter = ["role", ("fleet", RelatedOnlyFieldListFilter), "advertiser_type"]
     search_fields = ["user__username", "user__email", "fleet__name"]
     list_select_related = ["user", "fleet", "advertiser_type"]
     autocomplete_fields = ["user", "fleet"]

@@ -12,20 +12,42 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.utils.html import strip_tags
+
+from signage.scopes import unscoped
 
 from . import permissions, scoping
 
 ALL = "__all__"
 
 
-class FleetScopedAdminMixin:
-    """For ModelAdmin and InlineModelAdmin classes of fleet-owned models."""
+class FleetScopedInlineMixin:
+    """The rows of an admin (or inline) of a fleet-owned model, scoped to the user's fleets; for read-only
+    inlines this is all they need (the parent's admin decides the rights)."""
 
     def get_queryset(self, request):
         return scoping.scope_queryset(super().get_queryset(request), request.user)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """An inline's formset checks the submitted row ids against these rows (Django's, every row)."""
+        formset = super().get_formset(request, obj, **kwargs)
+        rows = self.get_queryset(request)
+
+        class ScopedFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                row_id = form.fields.get(self.model._meta.pk.name)
+                if isinstance(row_id, ModelChoiceField):
+                    row_id.queryset = rows
+
+        return ScopedFormSet
+
+
+class FleetScopedAdminMixin(FleetScopedInlineMixin):
+    """For ModelAdmin and InlineModelAdmin classes of fleet-owned models."""
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -72,6 +94,44 @@ def _scoped(field, request, roles):
     if field is not None and queryset is not None and getattr(queryset.model, "fleet_lookup", None):
         field.queryset = scoping.scope_queryset(queryset, request.user, roles)
     return field
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A changelist's filter by a related fleet-owned object offers the user's fleets' objects only
+    (Django's lists every row of the related table: other fleets' names)."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        queryset = scoping.scope_queryset(field.related_model._default_manager.all(), request.user)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in queryset]
+
+
+class RelatedOnlyFieldListFilter(admin.RelatedOnlyFieldListFilter):
+    """Django's filter by the related objects the changelist's rows point to: the rows are scoped, so
+    are the objects they point to (reading them is a read from objects in hand)."""
+
+    def field_choices(self, field, request, model_admin):
+        with unscoped("the objects that the scoped changelist rows point to"):
+            return super().field_choices(field, request, model_admin)
+
+
+class RelatedValuesFieldListFilter(admin.AllValuesFieldListFilter):
+    """A filter by a field of a related model (`place__city`): the values of the objects the changelist's
+    scoped rows point to (Django's lists the values of every row of the related table)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        rows = model_admin.get_queryset(request)
+        self.lookup_choices = rows.distinct().order_by(field_path).values_list(field_path, flat=True)
+
+
+admin.FieldListFilter.register(
+    lambda field: field.is_relation and hasattr(field.related_model, "fleet_lookup"),
+    ScopedRelatedFieldListFilter,
+    take_priority=True,
+)
 
 
 def scoped_choices(queryset, request, admin):
@@ -257,4 +317,4 @@ def _zone_of(obj) -> str:
     fleet_id = scoping.fleet_of(obj)
     if fleet_id is None:
         return "UTC"
-    return Fleet.objects.filter(pk=fleet_id).values_list("timezone", flat=True).first() or "UTC"
+    return Fleet.objects.of_fleet(fleet_id).values_list("timezone", flat=True).first() or "UTC"

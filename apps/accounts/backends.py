@@ -9,7 +9,8 @@ sync by hand: change a membership's role and the console follows.
 from django.contrib.auth.backends import BaseBackend
 
 from . import permissions
-from .models import Membership, Role
+from .models import Role
+from .scoping import memberships_of
 
 _CACHE = "_signage_membership_perms"
 
@@ -19,7 +20,7 @@ class MembershipPermissionBackend(BaseBackend):
         if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
             return set()
         if not hasattr(user_obj, _CACHE):
-            roles = set(Membership.objects.filter(user_id=user_obj.pk).values_list("role", flat=True).distinct())
+            roles = set(memberships_of(user_obj).values_list("role", flat=True).distinct())
             if user_obj.is_staff and _operator_staff(user_obj):
                 roles = {Role.ADMIN}  # the operator's staff act as admins of every fleet
             setattr(user_obj, _CACHE, permissions.model_permissions(roles))

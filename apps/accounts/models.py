@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from signage.scopes import FleetOwned
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -28,7 +30,7 @@ class AdvertiserType(models.Model):
         return self.name
 
 
-class Fleet(models.Model):
+class Fleet(FleetOwned):
     """A tenant: an operator's network of screens. Every object of the product belongs to one."""
 
     fleet_lookup = "pk"
@@ -82,7 +84,7 @@ class Role(models.TextChoices):
     TECHNICIAN = "technician", "Technician"
 
 
-class Membership(models.Model):
+class Membership(FleetOwned):
     """A user's place in a fleet: a role, and the advertiser type they book share of voice as."""
 
     fleet_lookup = "fleet"

@@ -13,6 +13,8 @@ to their memberships like any API user.
 
 from django.db.models import Q, QuerySet
 
+from signage.scopes import FleetQuerySet
+
 from .models import Fleet, Membership, Role
 
 
@@ -27,14 +29,17 @@ def sees_every_fleet(user) -> bool:
 
 
 def memberships_of(user) -> QuerySet[Membership]:
-    return Membership.objects.filter(user_id=user.pk)
+    """The user's own memberships, in every fleet: what scoping itself starts from."""
+    return Membership.objects.unscoped("a user's own memberships decide their fleets").filter(user_id=user.pk)
 
 
 def scope_queryset(queryset: QuerySet, user, roles: frozenset[str] | None = None) -> QuerySet:
     """Restrict `queryset` to the objects of the fleets `user` belongs to (with one of `roles`).
 
-    The membership test is a subquery, so scoping adds no query of its own.
+    The membership test is a subquery, so scoping adds no query of its own. The result may run in a
+    request (signage/scopes.py): this is the one place that marks a fleet-owned queryset as scoped.
     """
+    queryset = _mark_scoped(queryset)
     if sees_every_fleet(user):
         return queryset
     if user is None or not user.is_authenticated:
@@ -47,6 +52,10 @@ def scope_queryset(queryset: QuerySet, user, roles: frozenset[str] | None = None
     if getattr(queryset.model, "shared_without_fleet", False):
         condition |= Q(**{f"{lookup}__isnull": True})
     return queryset.filter(condition)
+
+
+def _mark_scoped(queryset: QuerySet) -> QuerySet:
+    return queryset.fleet_scoped() if isinstance(queryset, FleetQuerySet) else queryset
 
 
 def fleets_of(user, roles: frozenset[str] | None = None) -> QuerySet[Fleet]:

@@ -7,6 +7,7 @@ from unfold.admin import ModelAdmin, StackedInline
 from apps.accounts.admin_scoping import (
     FleetScopedAdminMixin,
     HistoryAdminMixin,
+    RelatedOnlyFieldListFilter,
     ServiceAdminMixin,
     form_values,
     scoped_choices,
@@ -31,7 +32,8 @@ class CurrentFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in ("yes", "no"):
             return queryset
-        fleets = Fleet.objects.filter(pk__in=queryset.values("fleet_id")).values_list("pk", "timezone")
+        fleets = Fleet.objects.unscoped("the fleets of scoped campaigns").filter(pk__in=queryset.values("fleet_id"))
+        fleets = fleets.values_list("pk", "timezone")
         condition = current_ads_q(fleets)
         return queryset.filter(condition) if self.value() == "yes" else queryset.exclude(condition)
 
@@ -108,7 +110,7 @@ class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         "status",
         "campaign_type",
         "multimedia_type",
-        ("fleet", admin.RelatedOnlyFieldListFilter),
+        ("fleet", RelatedOnlyFieldListFilter),
         "author_origin",
     ]
     search_fields = ["id", "name"]
@@ -173,7 +175,7 @@ class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         values = form_values(form, changed_only=change, exclude=["fleet", "author"])
         if change:
-            current = Ad.objects.get(pk=form.instance.pk)
+            current = Ad.objects.of_fleet(form.instance.fleet_id).get(pk=form.instance.pk)
             ad = self.call_service(campaign_update, ad=current, values=values, broadcasts=items)
         else:
             ad = self.call_service(
@@ -219,7 +221,7 @@ class BroadcastAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         changed = {renamed.get(name, name) for name in form.changed_data}
         values = {name: value for name, value in item.items() if not change or name in changed}
         if change:
-            current = Broadcast.objects.select_related("ad").get(pk=obj.pk)
+            current = Broadcast.objects.of_fleet(obj.ad.fleet_id).select_related("ad").get(pk=obj.pk)
             return self.call_service(broadcast_save, ad=current.ad, values=values, broadcast=current)
         return self.call_service(broadcast_save, ad=form.cleaned_data["ad"], values=values)
 
@@ -231,7 +233,7 @@ class BroadcastAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
 class QuotaOverflowAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["ad", "screen", "date", "duration", "quota", "detected_at"]
     list_select_related = ["ad", "screen"]
-    list_filter = [("ad__fleet", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("ad__fleet", RelatedOnlyFieldListFilter)]
     search_fields = ["ad__name", "screen__name"]
 
 

@@ -63,7 +63,8 @@ class AdFilter(FilterSet):
 
         if not value:  # reference 000: "Use current=false (or omit the parameter) to list all campaigns"
             return queryset
-        fleets = Fleet.objects.filter(pk__in=queryset.values("fleet_id")).values_list("pk", "timezone")
+        fleets = Fleet.objects.unscoped("the fleets of scoped campaigns").filter(pk__in=queryset.values("fleet_id"))
+        fleets = fleets.values_list("pk", "timezone")
         return queryset.filter(current_ads_q(fleets))
 
 

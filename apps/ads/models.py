@@ -14,6 +14,7 @@ from apps.accounts.models import AdvertiserType, Fleet
 from apps.media.models import Media
 from apps.screens.models import Screen, ScreenGroup
 from signage.bounds import DAY_VALIDATORS
+from signage.scopes import FleetOwned
 
 
 class AdStatus(models.TextChoices):
@@ -33,7 +34,7 @@ class MultimediaType(models.TextChoices):
     STRETCHED = "stretched", "Stretched"
 
 
-class Ad(models.Model):
+class Ad(FleetOwned):
     fleet_lookup = "fleet"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -94,7 +95,7 @@ class Ad(models.Model):
         return self.author_origin_id is not None
 
 
-class Broadcast(models.Model):
+class Broadcast(FleetOwned):
     """One media of a campaign on a list of screens (in order: a sliding campaign follows it)."""
 
     fleet_lookup = "ad__fleet"
@@ -146,7 +147,7 @@ class BroadcastScreen(models.Model):
         return f"{self.broadcast_id} on {self.screen_id} #{self.position}"
 
 
-class QuotaOverflow(models.Model):
+class QuotaOverflow(FleetOwned):
     """An overflow found by the periodic share-of-voice audit (allocations shrink, videos get longer)."""
 
     fleet_lookup = "ad__fleet"
@@ -166,7 +167,7 @@ class QuotaOverflow(models.Model):
         return f"{self.ad} on {self.screen_id} from {self.date}: {self.duration:g}s > {self.quota:g}s"
 
 
-class DataFeed(models.Model):
+class DataFeed(FleetOwned):
     """A JSON document of the fleet's, fetched from a URL on a schedule, that conditions compare against
     (e.g. the temperature per city). Its value is stale, and conditions on it do not hold, once it is
     older than `max_age` seconds (its last successful fetch)."""
@@ -198,7 +199,7 @@ class Transition(models.TextChoices):
     SLIDE = "slide", "Slide"
 
 
-class Playlist(models.Model):
+class Playlist(FleetOwned):
     """A reusable, ordered list of media (references 001 and 002); schedules aim it at screens."""
 
     fleet_lookup = "fleet"
@@ -217,7 +218,7 @@ class Playlist(models.Model):
         return self.name
 
 
-class PlaylistItem(models.Model):
+class PlaylistItem(FleetOwned):
     fleet_lookup = "playlist__fleet"
 
     playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
@@ -239,7 +240,7 @@ class TargetType(models.TextChoices):
     ALL_SCREENS = "all_screens", "Every screen of the fleet (follows membership)"
 
 
-class Schedule(models.Model):
+class Schedule(FleetOwned):
     """A playlist aimed at a target at given days, hours and dates, with a priority (reference 001
     "Plannings", 002 "Schedules"). Compiled into a campaign of its own (`ad`): see apps/ads/schedules.py."""
 

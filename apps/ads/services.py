@@ -72,7 +72,7 @@ def _check_broadcast(ad: Ad, item: dict, conditions_field: str = "broadcasts") -
     if any(group.fleet_id != ad.fleet_id for group in item.get("groups", [])):
         raise field_error("broadcasts", "A screen group belongs to another fleet.")
     feeds = feed_ids(item.get("conditions", []))
-    if feeds and DataFeed.objects.filter(pk__in=feeds, fleet_id=ad.fleet_id).count() != len(feeds):
+    if feeds and DataFeed.objects.of_fleet(ad.fleet_id).filter(pk__in=feeds).count() != len(feeds):
         raise field_error(conditions_field, "A condition names a data feed that is not one of the fleet's.")
     screen_ids = {str(screen.pk) for screen in screens}
     strays = sorted(set(item.get("screens_loop_indexes", {})) - screen_ids)
@@ -154,7 +154,7 @@ def _has_share(user, fleet: Fleet, advertiser_type_id) -> bool:
 
     if scoping.sees_every_fleet(user):
         return True
-    return Membership.objects.filter(user=user, fleet=fleet, advertiser_type_id=advertiser_type_id).exists()
+    return Membership.objects.of_fleet(fleet.pk).filter(user=user, advertiser_type_id=advertiser_type_id).exists()
 
 
 # --- writes -------------------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def campaign_create(*, fleet: Fleet, author, values: dict, broadcasts: list[dict
 @transaction.atomic
 def campaign_update(*, ad: Ad, values: dict, broadcasts: list[dict] | None = None) -> Ad:
     """Change a campaign; a given list of broadcasts replaces the old one."""
-    ad = Ad.objects.select_for_update().select_related("fleet").get(pk=ad.pk)
+    ad = Ad.objects.of_fleet(ad.fleet_id).select_for_update().select_related("fleet").get(pk=ad.pk)
     for name, value in values.items():
         setattr(ad, name, value)
     items = [_clean_item(item) for item in broadcasts] if broadcasts is not None else _items_of(ad)
@@ -278,7 +278,7 @@ def campaign_update(*, ad: Ad, values: dict, broadcasts: list[dict] | None = Non
 @transaction.atomic
 def broadcast_save(*, ad: Ad, values: dict, broadcast: Broadcast | None = None) -> Broadcast:
     """Create or change one broadcast of `ad`; the whole campaign is checked again afterwards."""
-    ad = Ad.objects.select_for_update().select_related("fleet").get(pk=ad.pk)
+    ad = Ad.objects.of_fleet(ad.fleet_id).select_for_update().select_related("fleet").get(pk=ad.pk)
     if broadcast is None:
         broadcast = Broadcast(ad=ad, order=ad.broadcasts.count())
     fields = {name: value for name, value in values.items() if name not in ("screens", "groups", "ad")}
@@ -358,9 +358,9 @@ def _loads(ad: Ad, screen_ids, span_start, span_end) -> list[Load]:
     """The share-of-voice campaigns of ad's advertiser type that share its screens and span, their group
     targets counted at their current membership. Four queries."""
     broadcasts = (
-        Broadcast.objects.filter(
+        Broadcast.objects.of_fleet(ad.fleet_id)
+        .filter(
             Q(broadcast_screens__screen_id__in=screen_ids) | Q(groups__screens__in=screen_ids),
-            ad__fleet_id=ad.fleet_id,
             ad__author_origin_id=ad.author_origin_id,
             ad__status=AdStatus.ACTIVE,
         )
@@ -397,7 +397,7 @@ def quota_overflows(ad: Ad, *, lock: bool) -> tuple[list[Screen], dict, list[Loa
     span_start = max(ad.campaign_startdate, today)
     if ad.campaign_enddate is not None and ad.campaign_enddate < span_start:
         return [], {}, []
-    screens = Screen.objects.filter(
+    screens = Screen.objects.of_fleet(ad.fleet_id).filter(
         Q(pk__in=BroadcastScreen.objects.filter(broadcast__ad=ad).values("screen_id"))
         | Q(pk__in=Screen.groups.through.objects.filter(screengroup__broadcasts__ad=ad).values("screen_id"))
     )
@@ -491,7 +491,8 @@ def quota_check_membership(*, group_ids) -> None:
     aimed at these groups are checked again at the new membership (inside the membership's transaction,
     which the raised error rolls back)."""
     campaigns = (
-        Ad.objects.filter(broadcasts__groups__in=list(group_ids), author_origin__isnull=False, status=AdStatus.ACTIVE)
+        Ad.objects.unscoped("the campaigns aimed at groups whose membership changes")
+        .filter(broadcasts__groups__in=list(group_ids), author_origin__isnull=False, status=AdStatus.ACTIVE)
         .distinct()
         .select_related("fleet")
     )

@@ -4,7 +4,12 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.accounts.admin_scoping import FleetScopedAdminMixin, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import (
+    FleetScopedAdminMixin,
+    RelatedOnlyFieldListFilter,
+    ServiceAdminMixin,
+    form_values,
+)
 
 from . import services
 from .models import Alert, AlertDevice, AlertNotification, AlertRule
@@ -30,7 +35,7 @@ class AlertRuleAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "fleet", "alert_type", "builtin", "paused", "archived", "open_alerts",
                     "last_evaluated_at"]  # fmt: skip
     list_filter = ["alert_type", "paused", ("archived_at", admin.EmptyFieldListFilter),
-                   ("fleet", admin.RelatedOnlyFieldListFilter)]  # fmt: skip
+                   ("fleet", RelatedOnlyFieldListFilter)]  # fmt: skip
     search_fields = ["name", "description"]
     list_select_related = ["fleet"]
     readonly_fields = ["builtin", "archived_at", "last_evaluated_at", "created_at", "modified_at"]
@@ -50,7 +55,7 @@ class AlertRuleAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
         if not change:
             values = form_values(form, changed_only=False, exclude=["fleet"])
             return self.call_service(services.alert_rule_create, fleet=form.cleaned_data["fleet"], values=values)
-        current = AlertRule.objects.select_related("fleet").get(pk=obj.pk)
+        current = AlertRule.objects.of_fleet(obj.fleet_id).select_related("fleet").get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["fleet"])
         return self.call_service(services.alert_rule_update, rule=current, values=values)
 
@@ -120,7 +125,7 @@ class AlertAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_filter = [
         ResolvedFilter,
         ("archived_at", admin.EmptyFieldListFilter),
-        ("fleet", admin.RelatedOnlyFieldListFilter),
+        ("fleet", RelatedOnlyFieldListFilter),
     ]
     search_fields = ["name", "description", "alert_devices__device__name", "alert_devices__device__uuid"]
     list_select_related = ["fleet", "rule"]

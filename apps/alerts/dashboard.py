@@ -10,7 +10,7 @@ LISTED = 8
 def open_alerts_panel(request, fleet_ids) -> dict:
     """Open (unresolved, unarchived) alerts of the user's fleets: how many, then the latest changed ones with
     their number of devices. Two queries."""
-    alerts = Alert.objects.filter(fleet_id__in=fleet_ids, resolved_at__isnull=True, archived_at__isnull=True)
+    alerts = Alert.objects.of_fleets(fleet_ids).filter(resolved_at__isnull=True, archived_at__isnull=True)
     latest = (
         alerts.select_related("fleet")
         .annotate(device_count=Count("alert_devices"))

@@ -3,6 +3,7 @@ from django.db.models import Q
 
 from apps.accounts.models import Fleet
 from apps.devices.models import Device
+from signage.scopes import FleetOwned
 
 
 class AlertType(models.TextChoices):
@@ -10,7 +11,7 @@ class AlertType(models.TextChoices):
     SHARE_OF_VOICE = "SHARE_OF_VOICE", "Share-of-voice overflows"
 
 
-class AlertRule(models.Model):
+class AlertRule(FleetOwned):
     """What to watch (reference 004 "Alert/Rule"): the devices `filter` selects, the `conditions` all of
     which a device must meet, the `threshold` share of filtered devices that opens an alert, how often
     (`periodicity`) and whom to tell (`action`). The JSON fields are validated by `rules.rule_clean`."""
@@ -49,7 +50,7 @@ class AlertRule(models.Model):
         return self.archived_at is not None
 
 
-class Alert(models.Model):
+class Alert(FleetOwned):
     """Opened by evaluation when a rule's threshold is crossed; one open alert per rule at a time (a partial
     unique index says so even to two evaluations racing). It follows the devices matching now, and resolves
     by itself when none does any more; the condition coming back opens a new alert."""
@@ -82,7 +83,7 @@ class Alert(models.Model):
         return self.name
 
 
-class AlertDevice(models.Model):
+class AlertDevice(FleetOwned):
     """A device on an alert: matched by evaluation, or assigned by hand (then evaluation leaves it be)."""
 
     fleet_lookup = "alert__fleet"
@@ -112,7 +113,7 @@ class Channel(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
 
 
-class AlertNotification(models.Model):
+class AlertNotification(FleetOwned):
     """One message to one recipient about one change of an alert (an outbox row). Written in the evaluating
     transaction, sent after it commits; retried until sent, and never sent twice: the row is claimed under a
     lock and marked sent before the claim is released, and (alert, change, recipient) is unique."""

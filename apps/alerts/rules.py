@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import semver
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db.models import Q
 
 from apps.accounts.models import Fleet, Role
 
@@ -142,16 +141,10 @@ def _id_list(field: str, key: str, value, model, fleet: Fleet) -> list:
             ids.add(parsed)
         except (ValueError, TypeError):
             raise _error(field, f"{key}: '{text}' is not an id.", "does_not_exist") from None
-    found = sorted(_of_fleet(model, fleet).filter(pk__in=ids).values_list("pk", flat=True), key=str)
+    found = sorted(model.objects.of_fleet(fleet.pk).filter(pk__in=ids).values_list("pk", flat=True), key=str)
     if len(found) != len(ids):
         raise _error(field, f"{key}: some ids are not objects of this fleet.", "does_not_exist")
     return [str(pk) if not isinstance(pk, int) else pk for pk in found]
-
-
-def _of_fleet(model, fleet: Fleet):
-    if model._meta.model_name == "place":  # public places are every fleet's
-        return model.objects.filter(Q(exclusive_fleet__isnull=True) | Q(exclusive_fleet=fleet))
-    return model.objects.filter(fleet=fleet)
 
 
 def filter_clean(value, *, fleet: Fleet, alert_type: str) -> dict:

@@ -52,7 +52,7 @@ class ScreenWithLoopAdmin(ScreenAdmin):
         now = timezone.now()
         at = _parse_local(_loop_at.get(), zone) or now
         entries, next_change = loop_and_next_change(screen, at)
-        media = Media.objects.in_bulk({entry.media_id for entry in entries})
+        media = Media.objects.of_fleet(screen.fleet_id).in_bulk({entry.media_id for entry in entries})
         items = [
             {"entry": entry, "media": media.get(entry.media_id), "thumbnail": _thumbnail_url(media.get(entry.media_id))}
             for entry in entries

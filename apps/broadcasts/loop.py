@@ -29,6 +29,7 @@ from apps.ads.models import AdStatus, Broadcast, BroadcastScreen, CampaignType, 
 from apps.media.models import LIVE
 from apps.screens.hours import is_open
 from apps.screens.models import ScheduleMode, Screen
+from signage.scopes import unscoped
 
 INFINITY = float("inf")
 
@@ -204,6 +205,7 @@ def _candidate(broadcast: Broadcast, sliding_order: list, feeds: dict) -> Candid
     )
 
 
+@unscoped("the loop of screens the caller holds (checked, or the device's own), read by their ids")
 def candidates_for_screens(screen_ids, day_from: date, day_to: date) -> dict[str, list[Candidate]]:
     """The broadcasts that may play on these screens between two dates, per screen id.
 

@@ -29,18 +29,21 @@ def dashboard(request, context: dict) -> dict:
     today = now.date()
 
     screens = (
-        Screen.objects.filter(fleet_id__in=fleet_ids, active=True)
+        Screen.objects.of_fleets(fleet_ids)
+        .filter(active=True)
         .values("fleet_id")
         .annotate(
             screens_online=Count("pk", filter=Q(online=True)), screens_offline=Count("pk", filter=Q(online=False))
         )
     )
     per_fleet = {row["fleet_id"]: row for row in screens}
-    silent = Device.objects.filter(fleet_id__in=fleet_ids, screen__isnull=False).filter(
-        Q(last_seen_at__lt=now - SILENT_AFTER) | Q(last_seen_at__isnull=True)
+    silent = (
+        Device.objects.of_fleets(fleet_ids)
+        .filter(screen__isnull=False)
+        .filter(Q(last_seen_at__lt=now - SILENT_AFTER) | Q(last_seen_at__isnull=True))
     )
     silent_counts = dict(silent.values_list("fleet_id").annotate(count=Count("pk")).values_list("fleet_id", "count"))
-    campaigns = Ad.objects.filter(fleet_id__in=fleet_ids, status=AdStatus.ACTIVE).select_related("fleet")
+    campaigns = Ad.objects.of_fleets(fleet_ids).filter(status=AdStatus.ACTIVE).select_related("fleet")
     starting = campaigns.filter(campaign_startdate__gt=today, campaign_startdate__lte=today + WEEK)
     ending = campaigns.filter(campaign_enddate__gte=today, campaign_enddate__lte=today + WEEK)
 

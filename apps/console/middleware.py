@@ -3,7 +3,6 @@ import zoneinfo
 from django.utils import timezone
 
 from apps.accounts import scoping
-from apps.accounts.models import Membership
 
 
 class FleetTimezoneMiddleware:
@@ -28,5 +27,5 @@ class FleetTimezoneMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or scoping.sees_every_fleet(user):
             return None
-        zones = set(Membership.objects.filter(user_id=user.pk).values_list("fleet__timezone", flat=True)[:50])
+        zones = set(scoping.memberships_of(user).values_list("fleet__timezone", flat=True)[:50])
         return zoneinfo.ZoneInfo(zones.pop()) if len(zones) == 1 else None

@@ -5,14 +5,21 @@ from django.shortcuts import render
 from unfold.admin import ModelAdmin, TabularInline
 
 from apps.accounts import permissions, scoping
-from apps.accounts.admin_scoping import HistoryAdminMixin, Refused, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import (
+    FleetScopedInlineMixin,
+    HistoryAdminMixin,
+    Refused,
+    RelatedOnlyFieldListFilter,
+    ServiceAdminMixin,
+    form_values,
+)
 
 from .models import CommandType, Device, DeviceCommand
 from .pairing import PairingThrottled, pair_with_code
 from .services import command_create, device_update
 
 
-class CommandInline(TabularInline):
+class CommandInline(FleetScopedInlineMixin, TabularInline):
     model = DeviceCommand
     extra = 0
     fields = ["type", "payload", "created_at", "delivered_at", "succeeded_at", "failed_at", "result"]
@@ -52,7 +59,7 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     refusal_fields = {"pairing_code": "code"}
     list_display = ["__str__", "uuid", "fleet", "screen", "status", "last_seen_at", "app_version", "storage_free_mb",
                     "temperature", "is_locked"]  # fmt: skip
-    list_filter = ["online", "is_locked", ("fleet", admin.RelatedOnlyFieldListFilter), "model", "app_version"]
+    list_filter = ["online", "is_locked", ("fleet", RelatedOnlyFieldListFilter), "model", "app_version"]
     search_fields = ["uuid", "name", "barcode", "sticker", "screen__name"]
     list_select_related = ["fleet", "screen"]
     autocomplete_fields = ["screen"]
@@ -73,7 +80,7 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         return fields if obj is not None and not obj.paired else [name for name in fields if name != "code"]
 
     def service_save(self, request, obj, form, change):
-        current = Device.objects.select_related("fleet").get(pk=obj.pk)
+        current = scoping.scope_queryset(Device.objects.select_related("fleet"), request.user).get(pk=obj.pk)
         data = form.cleaned_data
         if current.paired:
             values = form_values(form, changed_only=True)

@@ -7,6 +7,7 @@ from rest_framework.permissions import BasePermission
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen
 from signage.audit import record_principal
+from signage.scopes import unscoped_request
 
 from . import lean
 from .models import Device, token_hash
@@ -95,6 +96,8 @@ class DeviceAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid device token.", code="invalid_device_token")
         device.lean_generation = generation
         record_principal(device=device.uuid)
+        # A device is a principal of one fleet whose protocol reads only rows keyed by its own ids.
+        unscoped_request("device protocol: reads keyed by the authenticated device")
         return AnonymousUser(), device
 
     def authenticate_header(self, request):

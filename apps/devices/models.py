@@ -7,6 +7,7 @@ from django.db import models
 
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen
+from signage.scopes import FleetOwned
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I
 
@@ -25,7 +26,7 @@ def new_device_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Device(models.Model):
+class Device(FleetOwned):
     """A player. It registers itself (and gets its secret token), shows a pairing code until a user pairs
     it with a screen, then heartbeats, fetches its screen's playlist and reports what it played."""
 
@@ -100,7 +101,7 @@ class CommandType(models.TextChoices):
     UNLOCK = "unlock", "Unlock"
 
 
-class DeviceCommand(models.Model):
+class DeviceCommand(FleetOwned):
     """An asynchronous command (reference 004): pending while neither succeeded_at nor failed_at is set."""
 
     fleet_lookup = "device__fleet"
@@ -144,7 +145,7 @@ class TelemetryType(models.TextChoices):
     UPTIME = "UPTIME", "Uptime"
 
 
-class TelemetrySample(models.Model):
+class TelemetrySample(FleetOwned):
     """One value of one kind of telemetry for a device, kept only when it changed or when the fleet's
     `telemetry_history_interval` passed since the last row (see `telemetry.telemetry_record`)."""
 
@@ -167,7 +168,7 @@ class TelemetrySample(models.Model):
         return f"{self.type} of {self.device_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-class DeviceConnectivity(models.Model):
+class DeviceConnectivity(FleetOwned):
     """A change of a player's online state (reference 004 "Uptime"): kept, so that uptime, downtime and
     offline ranges can be computed for any period. Written only by `connectivity_record`."""
 

@@ -243,7 +243,8 @@ def screens_mark(screen_ids) -> None:
 
 
 def _rebuild(ids: list[str], at: datetime) -> int:
-    screens = list(Screen.objects.filter(pk__in=ids).select_related("place").only(*SCREEN_FIELDS, *PLACE_FIELDS))
+    screens = Screen.objects.unscoped("the playlists of screens the caller holds, by their ids")
+    screens = list(screens.filter(pk__in=ids).select_related("place").only(*SCREEN_FIELDS, *PLACE_FIELDS))
     publish(build_states(screens, at))
     return len(screens)
 

@@ -6,21 +6,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.accounts import scoping
 from apps.ads.models import Ad, AdStatus, BroadcastScreen
 from apps.ads.services import fleet_today
 from apps.screens.models import Screen
+from signage.api.viewsets import FleetScopedAPIView
 from signage.remote import read_remote_token, remote_token
 
 from .models import CommandType, Device
 from .services import command_create
 
 
-class AdRemoteCallUrlsView(APIView):
+class AdRemoteCallUrlsView(FleetScopedAPIView):
     """Per screen of the campaign, a signed URL that makes that screen play the campaign now."""
 
     @extend_schema(
@@ -36,11 +34,10 @@ class AdRemoteCallUrlsView(APIView):
         ),
     )
     def get(self, request, pk):
-        ad = get_object_or_404(scoping.scope_queryset(Ad.objects.all(), request.user), pk=pk)
+        ad = self.get_scoped_object(Ad.objects.all(), pk=pk)
         screens = (
-            Screen.objects.filter(
-                pk__in=BroadcastScreen.objects.filter(broadcast__ad=ad).values("screen_id"), active=True
-            )
+            Screen.objects.of_fleet(ad.fleet_id)
+            .filter(pk__in=BroadcastScreen.objects.filter(broadcast__ad=ad).values("screen_id"), active=True)
             .order_by("name")
             .only("pk", "name")
         )
@@ -65,7 +62,12 @@ def remote_call(request, token):
     values = read_remote_token(token, "call")
     if values is None:
         raise Http404
-    ad = Ad.objects.select_related("fleet").filter(pk=values["a"]).first()
+    ad = (
+        Ad.objects.unscoped("the campaign a signed remote-call URL names")
+        .select_related("fleet")
+        .filter(pk=values["a"])
+    )
+    ad = ad.first()
     if ad is None:
         raise Http404
     today = fleet_today(ad.fleet)
@@ -73,13 +75,13 @@ def remote_call(request, token):
     on_screen = BroadcastScreen.objects.filter(broadcast__ad=ad, screen_id=values["s"]).exists()
     if ad.status != AdStatus.ACTIVE or not current or not on_screen:
         return JsonResponse({"detail": "This campaign does not play on this screen now.", "code": "gone"}, status=410)
-    devices = list(Device.objects.filter(screen_id=values["s"], fleet_id=ad.fleet_id))
+    devices = list(Device.objects.of_fleet(ad.fleet_id).filter(screen_id=values["s"]))
     for device in devices:
         command_create(device=device, kind=CommandType.PLAY_AD, payload={"ad": str(ad.pk)})
     return JsonResponse({"queued": len(devices), "ad": str(ad.pk), "screen": values["s"]}, status=202)
 
 
-class ScreenRemoteUrlView(APIView):
+class ScreenRemoteUrlView(FleetScopedAPIView):
     """A signed URL to the screen's remote page (what it plays now, for the people in front of it)."""
 
     @extend_schema(
@@ -87,7 +89,7 @@ class ScreenRemoteUrlView(APIView):
         responses=inline_serializer(name="RemoteUrl", fields={"remote_url": serializers.URLField()}),
     )
     def get(self, request, pk):
-        screen = get_object_or_404(scoping.scope_queryset(Screen.objects.all(), request.user), pk=pk)
+        screen = self.get_scoped_object(Screen.objects.all(), pk=pk)
         url = reverse("remote-screen", kwargs={"token": remote_token("screen", s=str(screen.pk))})
         return Response({"remote_url": request.build_absolute_uri(url)})
 
@@ -99,7 +101,8 @@ def remote_screen(request, token):
     from apps.broadcasts.loop import loop_for_screen
 
     values = read_remote_token(token, "screen")
-    screen = Screen.objects.filter(pk=values["s"]).first() if values else None
+    screens = Screen.objects.unscoped("the screen a signed remote-page URL names")
+    screen = screens.filter(pk=values["s"]).first() if values else None
     if screen is None:
         raise Http404
     entries = loop_for_screen(screen, timezone.now())

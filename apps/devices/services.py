@@ -68,7 +68,7 @@ def device_register(*, uuid: str, info: dict, device: Device | None) -> tuple[De
         raise field_error("uuid", "This token belongs to another device.")
     raw_token = None
     if device is None:
-        if Device.objects.filter(uuid=uuid).exists():
+        if Device.objects.unscoped("a player's uuid is unique across fleets").filter(uuid=uuid).exists():
             raise ValidationError(
                 {
                     "uuid": ValidationError(
@@ -92,15 +92,17 @@ def device_register(*, uuid: str, info: dict, device: Device | None) -> tuple[De
 def pairing_device(code: str) -> Device | None:
     """The unpaired device showing `code` now, if any."""
     normalized = (code or "").strip().upper()
-    return Device.objects.filter(
-        pairing_code=normalized, screen__isnull=True, pairing_expires_at__gt=timezone.now()
-    ).first()
+    return (
+        Device.objects.unscoped("an unpaired player, of no fleet yet, by the code it shows")
+        .filter(pairing_code=normalized, screen__isnull=True, pairing_expires_at__gt=timezone.now())
+        .first()
+    )
 
 
 @transaction.atomic
 def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str = "", sticker: str = "") -> Device:
     """Attach a player to a screen (and its fleet); its pairing code stops working."""
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = Device.objects.unscoped("the player being paired: of no fleet yet").select_for_update().get(pk=device.pk)
     if device.paired:
         raise field_error("pairing_code", "Unknown or expired pairing code.")
     device.screen, device.fleet = screen, screen.fleet
@@ -197,7 +199,7 @@ def clean_command(device: Device, kind: str, payload) -> dict:
     if kind == CommandType.PLAY_AD:
         ad_id = str(payload.get("ad", "")).rstrip("/").rsplit("/", 1)[-1]
         try:
-            ad = Ad.objects.filter(pk=ad_id, fleet_id=device.fleet_id).first()
+            ad = Ad.objects.of_fleet(device.fleet_id).filter(pk=ad_id).first()
         except ValidationError:
             ad = None
         if ad is None:

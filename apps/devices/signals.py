@@ -29,7 +29,7 @@ def device_changed(sender, instance, **kwargs):
 
 @receiver(pre_delete, sender=Screen)
 def screen_deleted(sender, instance, **kwargs):
-    lean.forget(Device.objects.filter(screen=instance).values_list("token_hash", flat=True))
+    lean.forget(instance.players.values_list("token_hash", flat=True))
 
 
 @receiver(pre_save, sender=Fleet)

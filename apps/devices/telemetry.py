@@ -136,15 +136,16 @@ def telemetry_record(*, reports: Iterable[TelemetryReport]) -> int:
 
 def telemetry_latest(device: Device) -> list[TelemetrySample]:
     """The newest row of each telemetry type of `device`."""
-    return list(TelemetrySample.objects.filter(device=device, is_latest=True).order_by("type"))
+    return list(device.telemetry.filter(is_latest=True).order_by("type"))
 
 
 def command_counts(device_ids, *, since: datetime, until: datetime | None = None) -> dict[int, dict[str, int]]:
     """Failed commands and screenshots taken per device in [since, until): countable over any range."""
     until = until or timezone.now()
     counts = {device_id: {"failed_commands": 0, "screenshots": 0} for device_id in device_ids}
-    failed = DeviceCommand.objects.filter(device_id__in=device_ids, failed_at__gte=since, failed_at__lt=until)
-    shots = DeviceCommand.objects.filter(
+    commands = DeviceCommand.objects.unscoped("the commands of devices the caller holds, by their ids")
+    failed = commands.filter(device_id__in=device_ids, failed_at__gte=since, failed_at__lt=until)
+    shots = commands.filter(
         device_id__in=device_ids, type="screenshot", succeeded_at__gte=since, succeeded_at__lt=until
     )
     for name, commands in (("failed_commands", failed), ("screenshots", shots)):

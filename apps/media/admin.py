@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
-from apps.accounts.admin_scoping import HistoryAdminMixin, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import HistoryAdminMixin, RelatedOnlyFieldListFilter, ServiceAdminMixin, form_values
 
 from . import live, services
 from .models import LIVE, Media, MediaType
@@ -64,7 +64,7 @@ class RefreshFilter(admin.SimpleListFilter):
 class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_display = ["preview", "name", "public_id", "type", "fleet", "size", "play_duration", "refresh_status"]
     list_display_links = ["preview", "name"]
-    list_filter = ["type", ("fleet", admin.RelatedOnlyFieldListFilter), RefreshFilter, "folder"]
+    list_filter = ["type", ("fleet", RelatedOnlyFieldListFilter), RefreshFilter, "folder"]
     search_fields = ["name", "folder", "checksum", "source_url"]
     list_select_related = ["fleet"]
     actions = ["refresh_now"]

@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from apps.accounts.models import Fleet
+from signage.scopes import FleetOwned
 
 
 class MediaType(models.TextChoices):
@@ -34,7 +35,7 @@ def thumbnail_path(media: "Media", filename: str) -> str:
     return f"thumbnails/{media.fleet_id}/{uuid.uuid4().hex}.jpg"
 
 
-class Media(models.Model):
+class Media(FleetOwned):
     """A picture, video or PDF of a fleet's library, uploaded or fetched from a URL; or one of reference
     002's live content types: a web page (`source_url`, with a capture of it as its file), a YouTube video
     (its id in `metadata["youtube_id"]`, no file) or an HLS live stream (`source_url`, no file).

@@ -499,7 +499,9 @@ def _locked(media: Media) -> Media:
     """The media's row, locked until the transaction ends, as it is now: a transform, a share or a
     deletion of one media runs after the other, never on a file the other has just replaced or
     removed. Gone meanwhile: a 404, as if it had been gone before the request."""
-    locked = Media.objects.select_for_update().select_related("fleet").filter(pk=media.pk).first()
+    locked = (
+        Media.objects.of_fleet(media.fleet_id).select_for_update().select_related("fleet").filter(pk=media.pk).first()
+    )
     if locked is None:
         raise Http404
     return locked

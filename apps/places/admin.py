@@ -2,7 +2,13 @@ from django.contrib import admin
 from django.db.models import Count
 from unfold.admin import ModelAdmin
 
-from apps.accounts.admin_scoping import HistoryAdminMixin, Refused, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import (
+    HistoryAdminMixin,
+    Refused,
+    RelatedOnlyFieldListFilter,
+    ServiceAdminMixin,
+    form_values,
+)
 
 from .models import Place
 from .services import PlaceDuplicate, place_create, place_delete, place_update
@@ -24,7 +30,7 @@ class PublicFilter(admin.SimpleListFilter):
 @admin.register(Place)
 class PlaceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_display = ["name", "full_address", "city", "country", "exclusive_fleet", "screen_count"]
-    list_filter = [PublicFilter, "city", "country", ("exclusive_fleet", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [PublicFilter, "city", "country", ("exclusive_fleet", RelatedOnlyFieldListFilter)]
     search_fields = ["name", "full_address", "city", "postalcode", "google_place_id", "private_fleet_key"]
     list_select_related = ["exclusive_fleet"]
     readonly_fields = ["full_address", "created", "modified"]
@@ -42,7 +48,7 @@ class PlaceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             if not created:
                 raise Refused({"__all__": [f"This address is already the place '{place}'."]})
             return place
-        current = Place.objects.get(pk=obj.pk)
+        current = Place.objects.of_fleet(obj.exclusive_fleet_id).get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["exclusive_fleet", "full_address"])
         try:
             return self.call_service(place_update, place=current, values=values)

@@ -2,11 +2,12 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from apps.accounts.models import Fleet
+from signage.scopes import FleetOwned
 
 ADDRESS_FIELDS = ("street_number", "address", "postalcode", "city")
 
 
-class Place(models.Model):
+class Place(FleetOwned):
     """Where screens stand. Public places (no exclusive_fleet) are shared by every fleet and immutable
     through the API; an exclusive place belongs to one fleet, which alone may use and change it."""
 

@@ -20,7 +20,7 @@ class PlaceDuplicate(Exception):
 
 def place_same_address(*, fleet_id: int | None, values: dict, exclude_pk: int | None = None) -> Place | None:
     """The fleet's place (the public one when fleet_id is None) at the same address, case-insensitively."""
-    queryset = Place.objects.filter(
+    queryset = Place.objects.of_fleet(fleet_id).filter(
         exclusive_fleet_id=fleet_id, **{f"{field}__iexact": values.get(field, "") for field in ADDRESS_FIELDS}
     )
     if exclude_pk is not None:
@@ -48,7 +48,7 @@ def place_create(*, values: dict, exclusive_fleet: Fleet | None) -> tuple[Place,
     exclusive place, among public places for a public one. Returns (place, created)."""
     if exclusive_fleet is not None:
         # Serialises creations in one fleet, so two identical requests cannot both create a place.
-        Fleet.objects.select_for_update().filter(pk=exclusive_fleet.pk).first()
+        Fleet.objects.of_fleet(exclusive_fleet.pk).select_for_update().first()
     existing = place_same_address(fleet_id=exclusive_fleet.pk if exclusive_fleet else None, values=values)
     if existing is not None:
         return existing, False

@@ -6,6 +6,8 @@ from apps.accounts.admin_scoping import (
     FleetScopedAdminMixin,
     HistoryAdminMixin,
     Refused,
+    RelatedOnlyFieldListFilter,
+    RelatedValuesFieldListFilter,
     ServiceAdminMixin,
     form_values,
 )
@@ -21,10 +23,10 @@ class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     list_filter = [
         "active",
         "online",
-        ("fleet", admin.RelatedOnlyFieldListFilter),
-        "place__city",
-        ("groups", admin.RelatedOnlyFieldListFilter),
-        ("screen_type", admin.RelatedOnlyFieldListFilter),
+        ("fleet", RelatedOnlyFieldListFilter),
+        ("place__city", RelatedValuesFieldListFilter),
+        ("groups", RelatedOnlyFieldListFilter),
+        ("screen_type", RelatedOnlyFieldListFilter),
         "deactivation_reason",
     ]
     search_fields = ["id", "name", "slug", "custom_slug", "place__city", "place__name"]
@@ -77,7 +79,7 @@ class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             return self.call_service(
                 screen_create, fleet=form.cleaned_data["fleet"], values=values, groups=list(groups or [])
             )
-        current = Screen.objects.select_related("fleet").get(pk=obj.pk)
+        current = Screen.objects.of_fleet(obj.fleet_id).select_related("fleet").get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["fleet"])
         groups = list(groups) if "groups" in form.changed_data else None
         return self.call_service(screen_update, screen=current, values=values, groups=groups)
@@ -115,7 +117,7 @@ class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
 @admin.register(ScreenGroup)
 class ScreenGroupAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["name", "fleet", "screen_count"]
-    list_filter = [("fleet", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("fleet", RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
     list_select_related = ["fleet"]
 
@@ -130,6 +132,6 @@ class ScreenGroupAdmin(FleetScopedAdminMixin, ModelAdmin):
 @admin.register(ScreenType)
 class ScreenTypeAdmin(FleetScopedAdminMixin, ModelAdmin):
     list_display = ["name", "fleet", "width", "height", "orientation"]
-    list_filter = [("fleet", admin.RelatedOnlyFieldListFilter), "orientation"]
+    list_filter = [("fleet", RelatedOnlyFieldListFilter), "orientation"]
     search_fields = ["name"]
     list_select_related = ["fleet"]

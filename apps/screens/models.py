@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from apps.accounts.models import Fleet, validate_timezone
 from apps.places.models import Place
+from signage.scopes import FleetOwned
 
 from .hours import clean_week_hours
 
@@ -39,7 +40,7 @@ CUSTOM_SLUG_TAKEN = "This custom slug is already used by another screen."
 ROTATIONS = [(0, "0°"), (90, "90°"), (180, "180°"), (270, "270°")]
 
 
-class ScreenType(models.Model):
+class ScreenType(FleetOwned):
     fleet_lookup = "fleet"
 
     fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="screen_types")
@@ -56,7 +57,7 @@ class ScreenType(models.Model):
         return f"{self.name} ({self.width}x{self.height})"
 
 
-class ScreenGroup(models.Model):
+class ScreenGroup(FleetOwned):
     fleet_lookup = "fleet"
 
     fleet = models.ForeignKey(Fleet, on_delete=models.CASCADE, related_name="screen_groups")
@@ -76,7 +77,7 @@ def new_slug(name: str) -> str:
     return f"{base}-{secrets.token_hex(4)}"
 
 
-class Screen(models.Model):
+class Screen(FleetOwned):
     fleet_lookup = "fleet"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -58,10 +58,10 @@ def _allocated_times(fleet: Fleet, value) -> dict[str, int]:
 def _check_plan_limit(fleet: Fleet, exclude: Screen | None = None) -> None:
     """Refuse one more active screen past the fleet's plan. Locks the fleet row so that two concurrent
     creations cannot both take the last place."""
-    locked = Fleet.objects.select_for_update().get(pk=fleet.pk)
+    locked = Fleet.objects.of_fleet(fleet.pk).select_for_update().get()
     if locked.max_screens is None:
         return
-    active = Screen.objects.filter(fleet=locked, active=True)
+    active = Screen.objects.of_fleet(locked.pk).filter(active=True)
     if exclude is not None:
         active = active.exclude(pk=exclude.pk)
     if active.count() >= locked.max_screens:

@@ -14,8 +14,10 @@ times at once, is stored once.
 
 from django.db import models
 
+from signage.scopes import FleetOwned
 
-class PlayEvent(models.Model):
+
+class PlayEvent(FleetOwned):
     """One display reported by a player, as it was at the time."""
 
     fleet_lookup = "fleet"
@@ -61,7 +63,7 @@ class PlayEvent(models.Model):
         return f"{self.media_type}-{self.media_id}"
 
 
-class HourlyPlays(models.Model):
+class HourlyPlays(FleetOwned):
     """Plays of one media of one campaign on one screen during one UTC hour, upserted in the transaction
     that stores the events (PostgreSQL). Aggregates read these rows only; they outlive raw partitions."""
 
@@ -98,7 +100,7 @@ class HourlyPlays(models.Model):
         return f"{self.plays} plays on {self.screen_name} at {self.hour:%Y-%m-%d %H:00}"
 
 
-class DailyScreenPlays(models.Model):
+class DailyScreenPlays(FleetOwned):
     """Plays of one screen during one day of its own timezone (all campaigns and media), upserted with the
     hourly rollup (PostgreSQL). A month's aggregate by screen and date reads a row per screen and day;
     `starts_at`/`ends_at` are the day's bounds, so a range that cuts a day reads that day's hours instead."""

@@ -71,7 +71,7 @@ def group_screens(group_ids: list[int]):
 
 
 def events(query: StatsQuery) -> QuerySet[PlayEvent]:
-    filters = Q(fleet_id__in=query.fleet_ids, started_at__gte=query.since, started_at__lt=query.until)
+    filters = Q(started_at__gte=query.since, started_at__lt=query.until)
     for values, column in (
         (query.screens, "screen_id"),
         (query.players, "device_id"),
@@ -84,7 +84,7 @@ def events(query: StatsQuery) -> QuerySet[PlayEvent]:
             filters &= Q(**{f"{column}__in": values})
     if query.screen_groups:
         filters &= Q(screen_id__in=group_screens(query.screen_groups))
-    return PlayEvent.objects.filter(filters)
+    return PlayEvent.objects.of_fleets(query.fleet_ids).filter(filters)
 
 
 def encode_cursor(started_at: datetime, pk: int) -> str:

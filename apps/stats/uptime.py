@@ -35,19 +35,24 @@ class Timeline:
         return pieces
 
 
+def _connectivity():
+    return DeviceConnectivity.objects.unscoped("the changes of players given as a queryset the caller scoped")
+
+
 def timelines(devices: QuerySet[Device], since: datetime, until: datetime | None) -> dict[int, Timeline]:
     now = timezone.now()
     end = min(until or now, now)
     players = list(devices.values_list("pk", "created"))
     ids = [pk for pk, _ in players]
     if _distinct_on():
-        last = DeviceConnectivity.objects.filter(device_id__in=ids, at__lt=since).order_by("device_id", "-at", "-id")
+        last = _connectivity().filter(device_id__in=ids, at__lt=since).order_by("device_id", "-at", "-id")
         before = dict(last.distinct("device_id").values_list("device_id", "online"))
     else:
         before = _last_before(ids, since)
     changes: dict[int, list] = {pk: [] for pk in ids}
     for device_id, moment, online in (
-        DeviceConnectivity.objects.filter(device_id__in=ids, at__gte=since, at__lt=end)
+        _connectivity()
+        .filter(device_id__in=ids, at__gte=since, at__lt=end)
         .order_by("device_id", "at", "id")
         .values_list("device_id", "at", "online")
     ):
@@ -69,7 +74,8 @@ def _last_before(ids: list[int], since: datetime) -> dict[int, bool]:
     """SQLite: the last change of each player before `since`, in one ordered pass."""
     state = {}
     for device_id, online in (
-        DeviceConnectivity.objects.filter(device_id__in=ids, at__lt=since)
+        _connectivity()
+        .filter(device_id__in=ids, at__lt=since)
         .order_by("device_id", "at", "id")
         .values_list("device_id", "online")
     ):
@@ -101,7 +107,7 @@ def uptime_summary(devices: QuerySet[Device], since: datetime, until: datetime |
 def offline_ranges(device: Device, since: datetime, until: datetime | None, limit: int) -> list[dict]:
     """The player's offline pieces of the window, oldest first; `ongoing` when it is offline still (the
     window ends now)."""
-    timeline = timelines(Device.objects.filter(pk=device.pk), since, until)[device.pk]
+    timeline = timelines(Device.objects.of_fleet(device.fleet_id).filter(pk=device.pk), since, until)[device.pk]
     now_window = until is None or until >= timeline.end
     ranges = []
     for start, end, online in timeline.ranges():

@@ -8,9 +8,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import NoReverseMatch
 from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import serializers
+from rest_framework.validators import BaseUniqueForValidator, UniqueTogetherValidator, UniqueValidator
 
 from apps.accounts import scoping
 from signage.bounds import DAY_VALIDATORS, INTEGER_RANGES
+from signage.scopes import FleetManager, FleetQuerySet
+
+from .flex import expandable_names
+
+UNIQUENESS_VALIDATORS = (UniqueValidator, UniqueTogetherValidator, BaseUniqueForValidator)
 
 PLACEHOLDER = "0lookup0"  # stands for the lookup value in a reversed URL (the routers' lookups take it)
 
@@ -92,7 +98,7 @@ class ModelSerializer(WholeWhenNestedMixin, FlexFieldsSerializerMixin, serialize
             key: [name for name in values if name] if key in ("fields", "omit") else values
             for key, values in flex_options.items()
         }
-        known = set(fields) | set(getattr(self, "_expandable_fields", {}))
+        known = set(fields) | expandable_names(self)
         for key in ("fields", "omit"):
             unknown = sorted({name.split(".")[0] for name in flex_options.get(key, [])} - known)
             if unknown:
@@ -120,7 +126,21 @@ class ModelSerializer(WholeWhenNestedMixin, FlexFieldsSerializerMixin, serialize
             v in model_field.validators for v in DAY_VALIDATORS
         ):
             kwargs["validators"] = [*kwargs.get("validators", []), *DAY_VALIDATORS]
+        if "validators" in kwargs:
+            kwargs["validators"] = [_table_wide(validator) for validator in kwargs["validators"]]
         return field_class, kwargs
+
+    def get_validators(self):
+        return [_table_wide(validator) for validator in super().get_validators()]
+
+
+def _table_wide(validator):
+    """DRF's uniqueness validators read the whole table (as the database's constraint does): a deliberate
+    cross-fleet read (signage/scopes.py)."""
+    queryset = getattr(validator, "queryset", None)
+    if isinstance(validator, UNIQUENESS_VALIDATORS) and isinstance(queryset, FleetQuerySet | FleetManager):
+        validator.queryset = queryset.unscoped("uniqueness is checked across the whole table")
+    return validator
 
 
 class OnlyFleetDefault:

@@ -1,7 +1,9 @@
 from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
 
 from apps.accounts import permissions, scoping
 
@@ -49,6 +51,18 @@ class FleetScopedMixin:
         if self.request.method == "GET" and issubclass(self.get_serializer_class(), FlexFieldsSerializerMixin):
             queryset = plan_queryset(queryset, self.get_serializer())
         return queryset
+
+
+class FleetScopedAPIView(APIView):
+    """An API view that is not a model viewset (a loop, uptime, signed URLs) over fleet-owned objects: it
+    reads them through `scoped()`, the same cut as the viewsets' querysets."""
+
+    def scoped(self, queryset):
+        return scoping.scope_queryset(queryset, self.request.user)
+
+    def get_scoped_object(self, queryset, **lookup):
+        """The principal's object (another fleet's is a 404, as in the viewsets)."""
+        return get_object_or_404(self.scoped(queryset), **lookup)
 
 
 class ReadOnlyModelViewSet(FleetScopedMixin, viewsets.ReadOnlyModelViewSet):

@@ -222,7 +222,7 @@ class AdSerializer(FleetOwnedSerializer):
         if fleet_id not in memo:
             from apps.screens.models import Screen
 
-            memo[fleet_id] = list(Screen.objects.filter(fleet_id=fleet_id).values_list("pk", flat=True))
+            memo[fleet_id] = list(Screen.objects.of_fleet(fleet_id).values_list("pk", flat=True))
         return memo[fleet_id]
 
     def create(self, validated_data):

@@ -3,13 +3,11 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.accounts import scoping
 from apps.screens.models import Screen
 from signage.api.filters import InstantField
+from signage.api.viewsets import FleetScopedAPIView
 
 from ..loop import loop_for_screen
 
@@ -30,7 +28,7 @@ def _entry_schema():
     )
 
 
-class ScreenLoopView(APIView):
+class ScreenLoopView(FleetScopedAPIView):
     """What a screen plays at an instant (`at`, ISO 8601; default now), in order."""
 
     @extend_schema(
@@ -53,7 +51,7 @@ class ScreenLoopView(APIView):
         operation_id="screens_loop_retrieve",
     )
     def get(self, request, pk):
-        screen = get_object_or_404(scoping.scope_queryset(Screen.objects.select_related("place"), request.user), pk=pk)
+        screen = self.get_scoped_object(Screen.objects.select_related("place"), pk=pk)
         at = timezone.now()
         if "at" in request.query_params:
             try:

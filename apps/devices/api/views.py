@@ -12,7 +12,7 @@ from signage.api.viewsets import FleetScopedMixin
 
 from .. import services
 from ..filters import DeviceFilter
-from ..models import Device, TelemetrySample, TelemetryType
+from ..models import Device, TelemetryType
 from ..pairing import PairingThrottled, pair_with_code
 from ..policies import services as policy_services
 from ..policies.api import (
@@ -135,7 +135,7 @@ class DeviceViewSet(
             raise Http404
         bounds = TelemetryRangeSerializer(data=request.query_params)
         bounds.is_valid(raise_exception=True)
-        samples = TelemetrySample.objects.filter(device=device, type=kind).order_by("-created_at", "-id")
+        samples = device.telemetry.filter(type=kind).order_by("-created_at", "-id")
         if "since" in bounds.validated_data:
             samples = samples.filter(created_at__gte=bounds.validated_data["since"])
         if "until" in bounds.validated_data:

@@ -143,7 +143,7 @@ class ScreenSerializer(FleetOwnedSerializer):
     def validate_custom_slug(self, value):
         if not value:
             return None
-        taken = Screen.objects.filter(custom_slug=value)
+        taken = Screen.objects.unscoped("a custom slug is unique across fleets").filter(custom_slug=value)
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():

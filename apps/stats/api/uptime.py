@@ -2,15 +2,13 @@
 
 from datetime import timedelta
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.accounts import scoping
 from apps.devices.models import Device
+from signage.api.viewsets import FleetScopedAPIView
 
 from ..uptime import offline_ranges, uptime_summary
 from .serializers import ID, CommaListField
@@ -65,37 +63,33 @@ def _read(serializer_class, request):
     return incoming.validated_data
 
 
-def _device(request, pk) -> Device:
-    return get_object_or_404(scoping.scope_queryset(Device.objects.all(), request.user), pk=pk)
-
-
-class DeviceUptimeView(APIView):
+class DeviceUptimeView(FleetScopedAPIView):
     """A player's uptime, downtime and availability over a period."""
 
     @extend_schema(parameters=[UptimeQuerySerializer], responses={200: UptimeSerializer})
     def get(self, request, pk):
         data = _read(UptimeQuerySerializer, request)
-        device = _device(request, pk)
-        return Response(uptime_summary(Device.objects.filter(pk=device.pk), data["since"], data["until"]))
+        device = self.get_scoped_object(Device.objects.all(), pk=pk)
+        return Response(uptime_summary(self.scoped(Device.objects.filter(pk=device.pk)), data["since"], data["until"]))
 
 
-class DeviceOfflineRangesView(APIView):
+class DeviceOfflineRangesView(FleetScopedAPIView):
     """The periods a player was offline, oldest first."""
 
     @extend_schema(parameters=[OfflineRangesQuerySerializer], responses={200: OfflineRangeSerializer(many=True)})
     def get(self, request, pk):
         data = _read(OfflineRangesQuerySerializer, request)
-        device = _device(request, pk)
+        device = self.get_scoped_object(Device.objects.all(), pk=pk)
         return Response(offline_ranges(device, data["since"], data["until"], data["limit"]))
 
 
-class FleetUptimeView(APIView):
+class FleetUptimeView(FleetScopedAPIView):
     """Uptime summed over the players of your fleets (or of `fleet`, or the `device` ids given)."""
 
     @extend_schema(parameters=[FleetUptimeQuerySerializer], responses={200: UptimeSerializer})
     def get(self, request):
         data = _read(FleetUptimeQuerySerializer, request)
-        devices = scoping.scope_queryset(Device.objects.filter(fleet__isnull=False), request.user)
+        devices = self.scoped(Device.objects.filter(fleet__isnull=False))
         if data.get("fleet"):
             devices = devices.filter(fleet_id__in=data["fleet"])
         if data.get("device"):
