@@ -14,7 +14,7 @@ unless the queryset was
 
 Outside requests (Celery tasks, management commands, the shell, test set-up) nothing is checked: those
 run as the operator. A request that forgot to scope is a 500 and a failing test, never another fleet's
-rows. Writes (`update()`, `delete()`, `save()`) are not checked: they go through rows already read.
+rows. `save()` and `update()` are not checked (a queryset's `delete()` is when it must read its rows first).
 Django's own reads from an object in hand (a foreign key, `refresh_from_db`, deletion's collector) and
 auditlog's (AUDITLOG_USE_BASE_MANAGER) use the base manager, which does not check.
 """
@@ -42,14 +42,10 @@ def fleet_guard(enabled: bool = True):
         _guarded.reset(token)
 
 
-def guarded() -> bool:
-    return _guarded.get()
-
-
 @contextmanager
 def unscoped(reason: str):
-    """A block of deliberate cross-fleet reads inside a request (the admin's change history resolving
-    the names of related objects, the loop of a screen already in hand). `reason` says why."""
+    """A block of deliberate cross-fleet reads inside a request (the objects a signed link names, the
+    loop of screens already in hand); also a decorator. `reason` says why, for the reader."""
     if not reason:
         raise ValueError("unscoped() needs a reason")
     with fleet_guard(False):

@@ -6,13 +6,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.accounts.models import Fleet
+from signage.scopes import FleetOwned
 
 from ..models import Device
 
 PRIORITY_MIN, PRIORITY_MAX = -1_000_000, 1_000_000
 
 
-class Tag(models.Model):
+class Tag(FleetOwned):
     """A label of players, in a tree (`parent`) of one fleet: filtering by a tag finds the players tagged
     with it or with any tag below it."""
 
@@ -37,7 +38,7 @@ class Tag(models.Model):
         return self.name
 
 
-class DeviceTag(models.Model):
+class DeviceTag(FleetOwned):
     fleet_lookup = "device__fleet"
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="device_tags")
@@ -68,7 +69,7 @@ class PolicyItemType(models.TextChoices):
     TEMPERATURE = "TEMPERATURE", "Temperature limits"
 
 
-class Policy(models.Model):
+class Policy(FleetOwned):
     """A named set of desired settings (`items`: `[{"type", "value"}]`, one per type, validated by
     `items.policy_items_clean`). Assigned to players with a priority; an archived policy is inactive."""
 
@@ -92,7 +93,7 @@ class Policy(models.Model):
         return self.name
 
 
-class DevicePolicy(models.Model):
+class DevicePolicy(FleetOwned):
     """A policy assigned to a player: the higher `priority` wins item by item (see `items.policies_merge`)."""
 
     fleet_lookup = "device__fleet"

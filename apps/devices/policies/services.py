@@ -75,7 +75,8 @@ def tag_descendant_ids(tag_ids: Iterable[int]) -> dict[int, set[int]]:
     tag_ids = set(tag_ids)
     if not tag_ids:
         return {}
-    rows = Tag.objects.filter(fleet__in=Tag.objects.filter(pk__in=tag_ids).values("fleet")).values_list("pk", "parent")
+    tags = Tag.objects.unscoped("the tags of the fleets of tags the caller holds")
+    rows = tags.filter(fleet__in=Tag.objects.filter(pk__in=tag_ids).values("fleet")).values_list("pk", "parent")
     children: dict[int, list[int]] = {}
     for pk, parent in rows:
         children.setdefault(parent, []).append(pk)
@@ -162,7 +163,8 @@ def tag_assign(*, tag: Tag, devices: Iterable[Device]) -> int:
 def tag_unassign(*, tag_ids: Iterable[int], devices: Iterable[Device]) -> int:
     """Take the tags `tag_ids` off `devices`; returns how many assignments there were."""
     device_ids = [device.pk for device in _device_list(devices)]
-    deleted, _ = DeviceTag.objects.filter(tag__in=list(tag_ids), device__in=device_ids).delete()
+    assignments = DeviceTag.objects.unscoped("the tags of players the caller holds")
+    deleted, _ = assignments.filter(tag__in=list(tag_ids), device__in=device_ids).delete()
     return deleted
 
 
@@ -193,7 +195,8 @@ def policy_assign(*, policy: Policy, devices: Iterable[Device], priority: int = 
 def policy_unassign(*, policy_ids: Iterable[int], devices: Iterable[Device]) -> int:
     """Take the policies `policy_ids` off `devices`; returns how many assignments there were."""
     device_ids = [device.pk for device in _device_list(devices)]
-    deleted, _ = DevicePolicy.objects.filter(policy__in=list(policy_ids), device__in=device_ids).delete()
+    assignments = DevicePolicy.objects.unscoped("the policies of players the caller holds")
+    deleted, _ = assignments.filter(policy__in=list(policy_ids), device__in=device_ids).delete()
     if deleted:
         devices_settings_changed(device_ids=device_ids)
     return deleted
@@ -206,7 +209,8 @@ def effective_settings(*, device_ids: Iterable[int]) -> dict[int, dict[str, dict
     """`{device_id: {item type: {"value", "policy", "priority"}}}` from each player's active (not archived)
     policies, the highest priority winning item by item (`items.policies_merge`). One query."""
     device_ids = list(device_ids)
-    rows = DevicePolicy.objects.filter(device__in=device_ids, policy__archived=False).values_list(
+    assignments = DevicePolicy.objects.unscoped("the policies of players the caller holds")
+    rows = assignments.filter(device__in=device_ids, policy__archived=False).values_list(
         "device", "priority", "policy", "policy__items"
     )
     assignments: dict[int, list] = {pk: [] for pk in device_ids}
@@ -217,7 +221,8 @@ def effective_settings(*, device_ids: Iterable[int]) -> dict[int, dict[str, dict
 
 def policies_changed(*, policy_ids: list[int]) -> None:
     """A policy's items or archived flag changed: its players' effective settings may have."""
-    device_ids = list(DevicePolicy.objects.filter(policy__in=policy_ids).values_list("device", flat=True))
+    assignments = DevicePolicy.objects.unscoped("the players of policies the caller holds")
+    device_ids = list(assignments.filter(policy__in=policy_ids).values_list("device", flat=True))
     devices_settings_changed(device_ids=device_ids)
 
 
