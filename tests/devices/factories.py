@@ -2,6 +2,8 @@ import factory
 from django.utils import timezone
 
 from apps.devices.models import Device, token_hash
+from apps.devices.policies.models import Policy, Tag
+from tests.accounts.factories import FleetFactory
 
 
 class DeviceFactory(factory.django.DjangoModelFactory):
@@ -23,3 +25,21 @@ class DeviceFactory(factory.django.DjangoModelFactory):
         device = super()._create(model_class, *args, **kwargs)
         device.raw_token = raw_token
         return device
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    fleet = factory.SubFactory(FleetFactory)
+    name = factory.Sequence(lambda n: f"Tag {n}")
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    """A policy saved as is (its items are not validated: `policy_create` does that)."""
+
+    class Meta:
+        model = Policy
+
+    fleet = factory.SubFactory(FleetFactory)
+    name = factory.Sequence(lambda n: f"Policy {n}")
