@@ -16,7 +16,7 @@ from .playlist import screens_mark
 @receiver(content_changed)
 def rebuild_affected_playlists(sender, fleet_id, screen_ids, **kwargs):
     """Mark the screens a change affects (all of its fleet's when not known), among those with a player."""
-    paired = Device.objects.filter(fleet_id=fleet_id, screen__isnull=False)
+    paired = Device.objects.of_fleet(fleet_id).filter(screen__isnull=False)
     if screen_ids is not None:
         paired = paired.filter(screen_id__in=screen_ids)
     screens_mark(paired.values_list("screen_id", flat=True).distinct())
