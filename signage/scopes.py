@@ -75,13 +75,12 @@ class FleetGuardMiddleware:
 
 
 SCOPED = "scoped"
-RELATED = "related"
 
 
 class FleetQuerySet(models.QuerySet):
     """A fleet-owned model's queryset: refuses to run in a request until scoped (see the module doc)."""
 
-    _fleet_scope: str | None = None  # None, SCOPED, RELATED or "unscoped: <reason>"
+    _fleet_scope: str | None = None  # None, SCOPED or "unscoped: <reason>"
 
     def _clone(self):
         clone = super()._clone()
@@ -121,7 +120,9 @@ class FleetQuerySet(models.QuerySet):
         return clone
 
     def _check_scope(self) -> None:
-        if self._fleet_scope is None and _guarded.get():
+        # Django gives the querysets it builds from an object in hand (related managers, also over a prefetched
+        # cache) that object as their "instance" hint.
+        if self._fleet_scope is None and _guarded.get() and "instance" not in self._hints:
             raise UnscopedQuery(
                 f"A {self.model.__name__} queryset was evaluated in a request without a fleet scope: scope it with "
                 "apps.accounts.scoping.scope_queryset, or mark a deliberate cross-fleet read with .unscoped(reason)."
@@ -164,13 +165,6 @@ class FleetQuerySet(models.QuerySet):
 
 class FleetManager(models.Manager.from_queryset(FleetQuerySet)):
     """The default manager of every fleet-owned model."""
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if getattr(self, "instance", None) is not None:
-            # A related manager (`fleet.screens`, `screen.players`): its rows belong to an object in hand.
-            queryset._fleet_scope = RELATED
-        return queryset
 
 
 class FleetOwned(models.Model):

@@ -84,4 +84,4 @@ def fleet_of(obj) -> int | None:
         obj = getattr(obj, part, None)
         if obj is None:
             return None
-    return getattr(obj, f"{parts[-1]}_id")
+    return getattr(obj, parts[-1] if parts[-1].endswith("_id") else f"{parts[-1]}_id")

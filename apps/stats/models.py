@@ -20,7 +20,7 @@ from signage.scopes import FleetOwned
 class PlayEvent(FleetOwned):
     """One display reported by a player, as it was at the time."""
 
-    fleet_lookup = "fleet"
+    fleet_lookup = "fleet_id"  # a plain column (the ledger keeps no foreign keys)
 
     id = models.BigAutoField(primary_key=True)
     fleet_id = models.BigIntegerField()
@@ -67,7 +67,7 @@ class HourlyPlays(FleetOwned):
     """Plays of one media of one campaign on one screen during one UTC hour, upserted in the transaction
     that stores the events (PostgreSQL). Aggregates read these rows only; they outlive raw partitions."""
 
-    fleet_lookup = "fleet"
+    fleet_lookup = "fleet_id"  # a plain column (the ledger keeps no foreign keys)
 
     id = models.BigAutoField(primary_key=True)
     fleet_id = models.BigIntegerField()
@@ -105,7 +105,7 @@ class DailyScreenPlays(FleetOwned):
     hourly rollup (PostgreSQL). A month's aggregate by screen and date reads a row per screen and day;
     `starts_at`/`ends_at` are the day's bounds, so a range that cuts a day reads that day's hours instead."""
 
-    fleet_lookup = "fleet"
+    fleet_lookup = "fleet_id"  # a plain column (the ledger keeps no foreign keys)
 
     id = models.BigAutoField(primary_key=True)
     fleet_id = models.BigIntegerField()

@@ -162,7 +162,8 @@ class DeviceViewSet(
     def tags(self, request, pk=None):
         """The player's tags."""
         device = self.get_object()
-        page = self.paginate_queryset(Tag.objects.filter(device_tags__device=device).order_by("name", "id"))
+        tags = Tag.objects.of_fleet(device.fleet_id).filter(device_tags__device=device).order_by("name", "id")
+        page = self.paginate_queryset(tags)
         return self.get_paginated_response(TagSerializer(page, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(request=DeviceTagAssignSerializer, responses={201: TagSerializer})
