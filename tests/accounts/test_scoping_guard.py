@@ -140,3 +140,18 @@ def test_role_scoping_still_cuts_by_role(screens, fleet, make_member):
         in_request(lambda: scoping.scope_queryset(Screen.objects.all(), viewer, frozenset({Role.ADMIN})).count()) == 0
     )
     assert in_request(lambda: list(scoping.fleets_of(viewer))) == [Fleet.objects.get(pk=fleet.pk)]
+
+
+def test_a_related_manager_over_a_prefetched_cache_can_be_chained(screens, fleet, user):
+    """A Prefetch with a queryset of its own caches rows on each object; chaining on the object's related
+    manager afterwards (`.order_by()`, `.count()`) reads from the object in hand, not across fleets."""
+    lobby = screens[0]
+    lobby.groups.add(ScreenGroup.objects.create(fleet=fleet, name="Halls"))
+
+    def read():
+        screen = scoping.scope_queryset(Screen.objects.all(), user).prefetch_related(
+            Prefetch("groups", queryset=ScreenGroup.objects.only("pk", "name"))
+        )[0]
+        return screen.groups.order_by("name").count()
+
+    assert in_request(read) == 1
