@@ -25,8 +25,13 @@ from rest_framework import fields as drf_fields
 from rest_framework.relations import HyperlinkedIdentityField, HyperlinkedRelatedField, ManyRelatedField
 from rest_framework.settings import api_settings
 
+from signage.scopes import unscoped
+
 from .flex import selected_fields, selection_options
 from .serializers import PLACEHOLDER, TemplatedHyperlinkMixin
+
+# The rows related to a page's objects, read by their ids: the page itself was scoped.
+PAGE_ROWS = "the related rows of a scoped page, read by its ids"
 
 # DRF fields whose to_representation gives back a value of the column's own type unchanged.
 IDENTITY = (
@@ -209,7 +214,10 @@ class _Plan:
 
         def load(ids):
             grouped = {}
-            rows = target._default_manager.filter(AnyOf(F(f"{back}__pk"), ids)).values_list(f"{back}__pk", "pk")
+            with unscoped(PAGE_ROWS):
+                rows = list(
+                    target._default_manager.filter(AnyOf(F(f"{back}__pk"), ids)).values_list(f"{back}__pk", "pk")
+                )
             for owner, pk in rows:
                 grouped.setdefault(owner, []).append(link(pk))
             return grouped
@@ -234,7 +242,9 @@ class _Plan:
 
         def load(ids):
             grouped = {}
-            for item in target._default_manager.filter(AnyOf(F(back), ids)).values(*columns):
+            with unscoped(PAGE_ROWS):
+                items = list(target._default_manager.filter(AnyOf(F(back), ids)).values(*columns))
+            for item in items:
                 grouped.setdefault(item[back], []).append(
                     {key: None if item[column] is None else convert(item[column]) for key, column, convert in makers}
                 )
