@@ -25,6 +25,21 @@ INTEGER_RANGES = {
     "BigAutoField": (1, MAX_BIGINT),
 }
 
+
+def is_ascii_digits(text: str) -> bool:
+    """Only 0-9: `str.isdigit()` is also true of '²' (which `int()` refuses) and of '٣' (which it reads as 3)."""
+    return text.isascii() and text.isdigit()
+
+
+def parse_id(text: str, maximum: int = MAX_INT) -> int | None:
+    """A row id written in decimal digits, or None when the text is not one a row can have."""
+    text = str(text).strip()
+    if not is_ascii_digits(text) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if 0 < value <= maximum else None
+
+
 # Days and instants: a day's own arithmetic (the next day, midnight in any timezone) stays inside
 # Python's date range, and PostgreSQL holds them all.
 FIRST_DAY = date(1970, 1, 1)

@@ -26,7 +26,7 @@ from functools import lru_cache
 import holidays
 from django.core.exceptions import ValidationError
 
-from signage.bounds import MAX_INT
+from signage.bounds import MAX_INT, is_ascii_digits
 
 DAY_TYPES = ("weekday", "weekend", "public_holiday")
 COMPARISONS = ("lt", "lte", "gt", "gte", "eq", "ne")
@@ -166,7 +166,8 @@ def feed_key(value) -> int | None:
         return None
     if isinstance(value, str):
         last = value.rstrip("/").rsplit("/", 1)[-1]
-        value = int(last) if last.isdigit() and ("/" not in value or "/feeds/" in value) and len(last) < 12 else None
+        is_feed = is_ascii_digits(last) and ("/" not in value or "/feeds/" in value) and len(last) < 12
+        value = int(last) if is_feed else None
     return value if isinstance(value, int) and 0 < value <= MAX_INT else None
 
 

@@ -13,6 +13,7 @@ from apps.accounts.models import Fleet, Membership
 from apps.screens.hours import clean_week_hours
 from apps.screens.models import Screen
 from signage.api.exceptions import DomainError
+from signage.bounds import parse_id
 from signage.errors import field_error
 
 from .conditions import clean_conditions, feed_ids
@@ -333,7 +334,8 @@ def campaign_give(*, ad: Ad, author_key) -> Ad:
     if not ad.is_share_of_voice:
         raise field_error("author", "Only share-of-voice campaigns can be given.")
     users = get_user_model().objects
-    lookup = {"pk": author_key} if str(author_key).isdigit() else {"username": author_key}
+    pk = parse_id(str(author_key))
+    lookup = {"pk": pk} if pk else {"username": author_key}
     new_author = users.filter(**lookup, is_active=True).first()
     if new_author is None or not _has_share(new_author, ad.fleet, ad.author_origin_id):
         raise field_error("author", "This user has no access to the campaign's share of voice.")

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
 from apps.accounts.models import Fleet, Role
+from signage.bounds import is_ascii_digits
 
 from .models import AlertType
 
@@ -188,7 +189,7 @@ def _minutes(text) -> int | None:
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":
         return None
     hours, minutes = text[:2], text[3:]
-    if not (hours.isdigit() and minutes.isdigit()) or int(hours) > 24 or int(minutes) > 59:
+    if not (is_ascii_digits(hours) and is_ascii_digits(minutes)) or int(hours) > 24 or int(minutes) > 59:
         return None
     total = int(hours) * 60 + int(minutes)
     return total if total <= 24 * 60 else None

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 from apps.places.models import Place
 from apps.screens.models import ScreenGroup
 from signage.api.filters import MAX_ID, FilterSet, ModelChoiceFilter, StrictBooleanFilter
+from signage.bounds import is_ascii_digits
 
 from .models import Device
 from .policies.models import DevicePolicy, DeviceTag, Policy, Tag
@@ -26,7 +27,7 @@ class IdListField(forms.Field):
         if value in (None, ""):
             return None
         parts = [part.strip() for part in str(value).split(",") if part.strip()]
-        if not parts or len(parts) > MAX_LISTED or any(not p.isdigit() or int(p) > MAX_ID for p in parts):
+        if not parts or len(parts) > MAX_LISTED or any(not is_ascii_digits(p) or int(p) > MAX_ID for p in parts):
             raise ValidationError(f"Expected up to {MAX_LISTED} comma-separated ids.", code="invalid")
         ids = {int(part) for part in parts}
         found = list(self.queryset.filter(pk__in=ids))

@@ -17,6 +17,7 @@ from apps.ads.models import Ad
 from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
 from signage import kv
+from signage.bounds import is_ascii_digits
 from signage.errors import field_error
 
 from . import lean
@@ -240,7 +241,7 @@ def command_result(*, device: Device, command_id, status: str, result=None) -> D
 
 @transaction.atomic
 def device_lock(*, device: Device, pin: str | None, author=None) -> Device:
-    if pin is not None and (not pin.isdigit() or not 4 <= len(pin) <= 8):
+    if pin is not None and (not is_ascii_digits(pin) or not 4 <= len(pin) <= 8):
         raise field_error("pin", "The PIN is 4 to 8 digits.")
     device.is_locked, device.lock_pin = pin is not None, pin or ""
     device.save(update_fields=["is_locked", "lock_pin", "modified"])

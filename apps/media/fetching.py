@@ -23,6 +23,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 from django.conf import settings
 
+from signage.bounds import is_ascii_digits
+
 MAX_REDIRECTS = 5
 
 
@@ -171,7 +173,7 @@ def fetch(url: str, headers: dict | None = None, *, timeout: float | None = None
                 if response.status_code != 200:
                     return result
                 declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > limit:
+                if declared and is_ascii_digits(declared) and int(declared) > limit:
                     raise FetchError(f"The file is larger than the {limit} bytes accepted.")
                 digest = hashlib.sha256()
                 with tempfile.NamedTemporaryFile(prefix="signage-fetch-", delete=False) as out:

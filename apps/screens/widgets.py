@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from apps.accounts.models import AdvertiserType
+from signage.bounds import is_ascii_digits
 
 from .hours import DAYS, clean_week_hours
 
@@ -109,7 +110,7 @@ class AllocatedTimesWidget(forms.Widget):
         for key, text in data.items():
             if key.startswith(prefix) and str(text).strip() != "":
                 text = str(text).strip()
-                values[key[len(prefix) :]] = int(text) if text.lstrip("-").isdigit() else text
+                values[key[len(prefix) :]] = int(text) if is_ascii_digits(text.lstrip("-")) else text
         return values
 
     def value_omitted_from_data(self, data, files, name):

@@ -7,7 +7,7 @@ from django_filters import rest_framework as drf_filters
 from rest_framework import filters
 
 from apps.accounts import scoping
-from signage.bounds import instant_clean
+from signage.bounds import instant_clean, is_ascii_digits
 
 
 class StrictBooleanField(forms.Field):
@@ -59,7 +59,7 @@ class BoundedModelChoiceField(filter_fields.ModelChoiceField):
     def to_python(self, value):
         if value not in self.empty_values and self.queryset.model._meta.pk.get_internal_type() in INTEGER_KEYS:
             text = str(value)
-            if not text.isdigit() or int(text) > MAX_ID:
+            if not is_ascii_digits(text) or int(text) > MAX_ID:
                 raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 

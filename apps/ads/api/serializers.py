@@ -6,7 +6,7 @@ from apps.accounts.models import AdvertiserType, Fleet
 from apps.screens.api.serializers import WeekHoursField
 from apps.screens.models import Screen, ScreenGroup
 from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField, Serializer
-from signage.bounds import DAY_VALIDATORS, MAX_INT
+from signage.bounds import DAY_VALIDATORS, MAX_INT, parse_id
 
 from ..conditions import CONDITIONS_SCHEMA
 from ..feeds import data_feed_save
@@ -120,7 +120,8 @@ class AdvertiserTypeField(serializers.Field):
 
     def to_internal_value(self, data):
         key = str(data).strip().lower()
-        kind = AdvertiserType.objects.filter(**({"pk": key} if key.isdigit() else {"name": key})).first()
+        pk = parse_id(key)
+        kind = AdvertiserType.objects.filter(**({"pk": pk} if pk else {"name": key})).first()
         if kind is None:
             raise serializers.ValidationError(f"Unknown advertiser type '{data}'.")
         return kind
