@@ -219,7 +219,9 @@ def _rate_limit_arguments(now: float, method: str) -> tuple[list, list]:
     """The script's rate-limit arguments for the device protocol's table row, and the windows' resets;
     planned once per window (the counters' lifetime is then up to a minute longer, which is harmless)."""
     starts = tuple(int(now) - int(now) % seconds for _, seconds in WINDOWS)
-    memo = (starts, method, id(rate_limit_table()), kv.key(""))
+    # Keyed on the table itself, not its id(): the memo holds it alive, so a table a test swapped out can
+    # never lend its id to the new one (which served the old table's plan).
+    memo = (starts, method, rate_limit_table(), kv.key(""))
     planned = _planned.get(memo)
     if planned is None:
         rule = rule_for("device", method)
