@@ -10,6 +10,7 @@ from apps.ads.api.views import AdViewSet, BroadcastViewSet, DataFeedViewSet, Pla
 from apps.alerts.api.views import AlertRuleViewSet, AlertViewSet
 from apps.broadcasts.api.views import ScreenLoopView
 from apps.devices.api.views import DeviceViewSet
+from apps.devices.bulk.api import BulkOperationViewSet
 from apps.devices.policies.api import PolicyViewSet, TagViewSet
 from apps.devices.remote import AdRemoteCallUrlsView, ScreenRemoteUrlView
 from apps.media.api.views import MediaViewSet
@@ -37,6 +38,7 @@ router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("devices", DeviceViewSet, basename="device")
 router.register("tags", TagViewSet, basename="tag")
 router.register("policies", PolicyViewSet, basename="policy")
+router.register("bulk_operations", BulkOperationViewSet, basename="bulkoperation")
 router.register("alert_rules", AlertRuleViewSet, basename="alertrule")
 router.register("alerts", AlertViewSet, basename="alert")
 

@@ -194,7 +194,7 @@ SIGNAGE_CONSOLE_NAVIGATION = [
     ("Screens", "tv", ["screens.screen", "screens.screengroup", "screens.screentype", "places.place"]),
     ("Content", "perm_media", ["media.media"]),
     ("Campaigns", "campaign", ["ads.ad", "ads.broadcast", "ads.quotaoverflow"]),
-    ("Players", "cast", ["devices.device"]),
+    ("Players", "cast", ["devices.device", "devices.bulkoperation"]),
     ("Alerts", "notifications", ["alerts.alert", "alerts.alertrule"]),
     ("Statistics", "bar_chart", ["stats.playevent"]),
     ("Accounts", "group", ["accounts.fleet", "accounts.membership", "accounts.advertisertype", "auth.user",
@@ -378,9 +378,14 @@ SIGNAGE_STATS_RETENTION_DAYS = int(os.environ.get("STATS_RETENTION_DAYS", "400")
 SIGNAGE_STATS_PARTITIONS_AHEAD = 3  # months of partitions created ahead of time (PostgreSQL)
 SIGNAGE_STATS_MAX_RANGE_DAYS = int(os.environ.get("STATS_MAX_RANGE_DAYS", "92"))  # widest statistics query
 
+# Seconds between the beat's looks for bulk operations with something to do (a start, a batch due,
+# results to collect): the finest batch delay, and how soon a dead worker's batch is taken up again.
+SIGNAGE_BULK_TICK_SECONDS = float(os.environ.get("BULK_OPERATIONS_TICK_SECONDS", "5"))
+SIGNAGE_BULK_STEP_SECONDS = 30  # one run steps an operation this long at most, then lets others have the worker
+
 # --- Celery ------------------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -403,7 +408,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "stats-partitions": {"task": "apps.stats.tasks.maintain_stats_storage", "schedule": 6 * 3600.0},
     "alerts-evaluate": {"task": "apps.alerts.tasks.evaluate_alert_rules", "schedule": 60.0},
+    "bulk-operations-tick": {"task": "apps.devices.tasks.bulk_operations_tick", "schedule": SIGNAGE_BULK_TICK_SECONDS},
 }
+# Bulk operations' tasks can have workers of their own: BULK_OPERATIONS_QUEUE names their queue.
+SIGNAGE_BULK_QUEUE = os.environ.get("BULK_OPERATIONS_QUEUE", "")
+CELERY_TASK_ROUTES = {"apps.devices.tasks.bulk_*": {"queue": SIGNAGE_BULK_QUEUE}} if SIGNAGE_BULK_QUEUE else {}
 
 # --- E-mail (alert notifications) ----------------------------------------------------------------------
 # SMTP when EMAIL_HOST is set; otherwise messages are written to the log (console backend).

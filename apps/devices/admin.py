@@ -14,6 +14,8 @@ from apps.accounts.admin_scoping import (
     form_values,
 )
 
+from .bulk.admin import BulkOperationAdmin
+from .bulk.models import BulkOperation
 from .models import CommandType, Device, DeviceCommand
 from .pairing import PairingThrottled, pair_with_code
 from .services import command_create, device_update
@@ -36,7 +38,7 @@ class CommandInline(FleetScopedInlineMixin, TabularInline):
 
 class SendCommandForm(forms.Form):
     type = forms.ChoiceField(
-        choices=[(c.value, c.label) for c in CommandType if c not in ("lock", "unlock", "play_ad")]
+        choices=[(c.value, c.label) for c in CommandType if c not in ("lock", "unlock", "play_ad", "set_app_version")]
     )
 
 
@@ -123,3 +125,6 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         return render(request, "admin/devices/send_command.html",
                       {"devices": queryset, "form": SendCommandForm(), "title": "Send a command",
                        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})  # fmt: skip
+
+
+admin.site.register(BulkOperation, BulkOperationAdmin)

@@ -97,6 +97,7 @@ class CommandType(models.TextChoices):
     POWER_ON = "power_on", "Power on"
     POWER_OFF = "power_off", "Power off"
     PLAY_AD = "play_ad", "Play a campaign now"
+    SET_APP_VERSION = "set_app_version", "Set the application version"
     LOCK = "lock", "Lock"
     UNLOCK = "unlock", "Unlock"
 
@@ -191,5 +192,6 @@ class DeviceConnectivity(FleetOwned):
         return f"{self.device_id} {'online' if self.online else 'offline'} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-# Tags and policies live in their own module of this app; importing them here registers them.
+# Tags and policies, and bulk operations, live in their own modules of this app; importing them here registers them.
 from .policies.models import DevicePolicy, DeviceTag, Policy, PolicyItemType, Tag  # noqa: E402, F401
+from .bulk.models import BulkOperation, BulkOperationDevice  # noqa: E402, F401, I001

@@ -1,6 +1,7 @@
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,7 @@ from .playlist import current_state
 from .telemetry import TelemetryReport, telemetry_record
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
+VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,49}")
 INFO = ("model", "os_version", "app_version", "license_key")
 
 
@@ -197,6 +199,11 @@ def clean_command(device: Device, kind: str, payload) -> dict:
         return _percent(payload, "volume")
     if kind == CommandType.SET_BRIGHTNESS:
         return _percent(payload, "brightness")
+    if kind == CommandType.SET_APP_VERSION:
+        version = payload.get("version")
+        if not isinstance(version, str) or not VERSION.fullmatch(version) or set(payload) != {"version"}:
+            raise field_error("payload", "Expected {\"version\": \"x.y.z\"} (digits, letters, '.', '-', '+').")
+        return {"version": version}
     if kind == CommandType.PLAY_AD:
         ad_id = str(payload.get("ad", "")).rstrip("/").rsplit("/", 1)[-1]
         try:
@@ -214,12 +221,18 @@ def clean_command(device: Device, kind: str, payload) -> dict:
 @transaction.atomic
 def command_create(*, device: Device, kind: str, payload=None, author=None) -> DeviceCommand:
     """Queue a command; the device gets it on its next heartbeat."""
-    command = DeviceCommand.objects.create(
-        device=device, type=kind, payload=clean_command(device, kind, payload), author=author
+    return commands_queue(devices=[device], kind=kind, payload=clean_command(device, kind, payload), author=author)[0]
+
+
+def commands_queue(*, devices: list[Device], kind: str, payload: dict, author=None) -> list[DeviceCommand]:
+    """Queue one command (already cleaned) for each of `devices`, in their order: two queries whatever
+    their number. Runs in the caller's transaction; the devices get them on their next heartbeat."""
+    commands = DeviceCommand.objects.bulk_create(
+        [DeviceCommand(device=device, type=kind, payload=payload, author=author) for device in devices]
     )
-    Device.objects.filter(pk=device.pk).update(has_pending_commands=True)
-    lean.forget([device.token_hash])
-    return command
+    Device.objects.filter(pk__in=[device.pk for device in devices]).update(has_pending_commands=True)
+    lean.forget([device.token_hash for device in devices])
+    return commands
 
 
 def command_result(*, device: Device, command_id, status: str, result=None) -> DeviceCommand:

@@ -1,5 +1,9 @@
-from celery import shared_task
+import time
 
+from celery import shared_task
+from django.conf import settings
+
+from .bulk.services import bulk_operation_step, bulk_operations_due
 from .playlist import playlists_rebuild
 from .services import devices_flush_heartbeats, devices_mark_offline
 
@@ -20,3 +24,26 @@ def flush_heartbeats() -> int:
 def rebuild_playlists() -> int:
     """After a content change, and periodically for states past their valid-until: rebuild playlist states."""
     return playlists_rebuild()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def bulk_operation_run(operation_id: int) -> int:
+    """Step a bulk operation while its next step is due at once, for at most SIGNAGE_BULK_STEP_SECONDS
+    (the periodic `bulk_operations_tick` picks it up again). Safe to run twice, or on two workers at once:
+    each step locks the operation and claims its players under row locks. Returns the steps taken."""
+    deadline = time.monotonic() + settings.SIGNAGE_BULK_STEP_SECONDS
+    steps = 1
+    while bulk_operation_step(operation_id=operation_id) and time.monotonic() < deadline:
+        steps += 1
+    return steps
+
+
+@shared_task
+def bulk_operations_tick() -> int:
+    """Periodic (beat, every SIGNAGE_BULK_TICK_SECONDS): a run for every live bulk operation with something
+    to do (a start time reached, a batch due, results to collect). This is also what resumes the batch of
+    a worker that died: its transaction was rolled back, and the next run claims the same players."""
+    due = bulk_operations_due()
+    for operation_id in due:
+        bulk_operation_run.delay(operation_id)
+    return len(due)

@@ -117,6 +117,11 @@ def build(prefix, fleet, make_screen, make_media, make_place):
         alert = Alert.objects.create(fleet=fleet, rule=rule, name="Matrix", latest_change_at=timezone.now())
         AlertDevice.objects.create(alert=alert, device=device)
         return alert, f"{API}/alerts/{alert.pk}/"
+    if prefix == "bulk_operations":
+        from apps.devices.bulk.models import BulkOperation
+
+        operation = BulkOperation.objects.create(fleet=fleet, name="Matrix", operation_type="REBOOT", filter={})
+        return operation, f"{API}/bulk_operations/{operation.pk}/"
     raise AssertionError(f"no object for {prefix}: add one here")
 
 
@@ -161,6 +166,8 @@ def creation(prefix, action, fleet, make_screen, make_media, player, httpserver=
     if prefix == "devices" and action == "pair":
         code = player(f"pair-{secrets.token_hex(3)}").registration["pairing_code"]
         return {"pairing_code": code, "screen": f"{API}/screens/{make_screen(fleet, 'To pair').pk}/"}
+    if prefix == "bulk_operations":
+        return {"name": "New", "fleet": fleet_url(fleet), "operation_type": "REBOOT", "filter": {}}
     raise AssertionError(f"no creation payload for {prefix} {action}: add one here")
 
 

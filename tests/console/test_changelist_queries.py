@@ -31,13 +31,18 @@ def add_rows(resource, fleet, count, make_screen, make_media, make_place, start)
         elif resource == "devices.device":
             screen = make_screen(fleet, f"Screen {index}")
             DeviceFactory(screen=screen)
+        elif resource == "devices.bulkoperation":
+            from apps.devices.bulk.models import BulkOperation
+
+            BulkOperation.objects.create(fleet=fleet, name=f"Reboot {index}", operation_type="REBOOT", filter={},
+                                         total=10, successful=index % 10)  # fmt: skip
         elif resource == "screens.screen":
             make_screen(fleet, f"Screen {index}", place=make_place(f"Town {index}", street_number=str(index)))
 
 
 @pytest.mark.parametrize(
     "resource", ["places.place", "screens.screen", "media.media", "ads.ad", "ads.broadcast", "ads.quotaoverflow",
-                 "devices.device"],
+                 "devices.device", "devices.bulkoperation"],
 )  # fmt: skip
 def test_changelist_queries_do_not_grow_with_rows(resource, console_for, fleet, make_screen, make_media, make_place):
     fleet.advertiser_types.add(1)
