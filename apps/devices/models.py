@@ -193,5 +193,5 @@ class DeviceConnectivity(FleetOwned):
 
 
 # Tags and policies, and bulk operations, live in their own modules of this app; importing them here registers them.
+from .bulk.models import BulkOperation, BulkOperationDevice  # noqa: E402, F401
 from .policies.models import DevicePolicy, DeviceTag, Policy, PolicyItemType, Tag  # noqa: E402, F401
-from .bulk.models import BulkOperation, BulkOperationDevice  # noqa: E402, F401, I001

@@ -34,7 +34,10 @@ from apps.places.models import Place
 from apps.screens.models import Screen, ScreenGroup
 from signage.errors import field_error
 
+from ..filters import DeviceFilter
 from ..models import CommandType, Device
+from ..policies.models import PRIORITY_MAX, PRIORITY_MIN, DevicePolicy, DeviceTag, Policy, Tag
+from ..policies.services import policy_assign, policy_unassign, tag_assign, tag_unassign
 from ..services import clean_command, commands_queue
 from .models import (
     LIVE_STATES,
@@ -102,22 +105,6 @@ def _texts(field: str, key: str, value) -> list[str]:
     return sorted(set(value))
 
 
-def _tag_model():
-    return Device._meta.get_field("tags").related_model if _has_relation("tags") else None
-
-
-def _policy_model():
-    return Device._meta.get_field("policies").related_model if _has_relation("policies") else None
-
-
-def _has_relation(name: str) -> bool:
-    try:
-        Device._meta.get_field(name)
-    except Exception:
-        return False
-    return True
-
-
 def filter_clean(value, *, fleet: Fleet) -> dict:
     """The player filter in canonical form: `tags` (players with all of them), `places`, `screen_groups`
     (their screen in any of them), `models`, `application_versions` (any of them, exact)."""
@@ -131,21 +118,17 @@ def filter_clean(value, *, fleet: Fleet) -> dict:
     related = {
         "places": (Place, public_or_own),
         "screen_groups": (ScreenGroup, ScreenGroup.objects.filter(fleet=fleet)),
+        "tags": (Tag, Tag.objects.filter(fleet=fleet)),
     }
-    tag = _tag_model()
-    if tag is not None:
-        related["tags"] = (tag, tag.objects.filter(fleet=fleet))
     for key, item in value.items():
-        if key in ("models", "application_versions"):
-            cleaned[key] = _texts("filter", key, item)
-        elif key in related:
+        if key in related:
             model, queryset = related[key]
             try:
                 cleaned[key] = fleet_ids_clean("filter", item, model, queryset)
             except ValidationError as error:
                 raise field_error("filter", f"{key}: {error.messages[0]}", "does_not_exist") from None
         else:
-            raise field_error("filter", f"Filtering by {key} is not available.")
+            cleaned[key] = _texts("filter", key, item)
     return cleaned
 
 
@@ -164,9 +147,9 @@ def filtered_devices(operation: BulkOperation):
     if "screen_groups" in chosen:
         members = Screen.groups.through.objects.filter(screengroup_id__in=chosen["screen_groups"])
         devices = devices.filter(screen_id__in=members.values("screen_id"))
-    if "tags" in chosen:
-        for tag_id in chosen["tags"]:  # all of them
-            devices = devices.filter(pk__in=Device.tags.through.objects.filter(tag_id=tag_id).values("device_id"))
+    if "tags" in chosen:  # all of them, a tag or any tag below it, as the device list filters them
+        tags = list(Tag.objects.filter(fleet_id=operation.fleet_id, pk__in=chosen["tags"]))
+        devices = DeviceFilter(queryset=devices).filter_tags(devices, "tags", tags)
     return devices
 
 
@@ -215,9 +198,7 @@ def data_clean(*, fleet: Fleet, operation_type: str, data) -> dict:
             return clean_command(probe, CommandType.SET_APP_VERSION, data)
         except ValidationError:
             raise field_error("data", "'version' must be a version such as 2.4.1.") from None
-    key, model = ("tag", _tag_model()) if "TAG" in operation_type else ("policy", _policy_model())
-    if model is None:
-        raise field_error("operation_type", f"{operation_type} is not available.")
+    key, model = ("tag", Tag) if "TAG" in operation_type else ("policy", Policy)
     keys = (key, "priority") if operation_type == Type.ASSIGN_POLICY else (key,)
     _only(data, *keys)
     if key not in data:
@@ -228,7 +209,8 @@ def data_clean(*, fleet: Fleet, operation_type: str, data) -> dict:
         raise field_error("data", f"'{key}' must be a {key} of this fleet.", "does_not_exist") from None
     cleaned = {key: pk}
     if operation_type == Type.ASSIGN_POLICY:
-        cleaned["priority"] = _whole_number({"priority": data.get("priority", 0)}, "priority", -1_000_000, 1_000_000)
+        priority = {"priority": data.get("priority", 0)}
+        cleaned["priority"] = _whole_number(priority, "priority", PRIORITY_MIN, PRIORITY_MAX)
     return cleaned
 
 
@@ -470,12 +452,43 @@ def _apply_command(operation: BulkOperation, rows: list[BulkOperationDevice], no
         row.state, row.command = TargetState.SENT, command
 
 
-def _finish_rows(rows: list[BulkOperationDevice], changed: set[int], now: datetime, reason: str) -> None:
+def _apply_assignment(operation: BulkOperation, rows: list[BulkOperationDevice], now: datetime) -> None:
+    """Assign or unassign a tag or a policy: done when the batch commits. A player it changes nothing for
+    (already tagged, no such assignment, the same priority) is skipped (`unchanged`); every player fails
+    (`deleted`) when the tag or policy was deleted since the operation was created."""
+    kind = operation.operation_type
+    devices = {row.device_id: row.device for row in rows}
+    if kind in (Type.ASSIGN_TAG, Type.UNASSIGN_TAG):
+        target = Tag.objects.filter(pk=operation.data["tag"], fleet_id=operation.fleet_id).first()
+        links = DeviceTag.objects.filter(tag=target, device__in=list(devices))
+        had = dict.fromkeys(links.values_list("device_id", flat=True))
+    else:
+        target = Policy.objects.filter(pk=operation.data["policy"], fleet_id=operation.fleet_id).first()
+        links = DevicePolicy.objects.filter(policy=target, device__in=list(devices))
+        had = dict(links.values_list("device_id", "priority"))
+    if target is None:
+        for row in rows:
+            row.state, row.reason, row.finished_at = TargetState.FAILED, "deleted", now
+        return
+    if kind == Type.ASSIGN_TAG:
+        changed = set(devices) - set(had)
+        tag_assign(tag=target, devices=[devices[pk] for pk in changed])
+    elif kind == Type.ASSIGN_POLICY:
+        priority = operation.data["priority"]
+        changed = {pk for pk in devices if pk not in had or had[pk] != priority}
+        if changed:
+            policy_assign(policy=target, devices=[devices[pk] for pk in changed], priority=priority)
+    else:
+        changed = set(had)
+        unassign = tag_unassign if kind == Type.UNASSIGN_TAG else policy_unassign
+        if changed:
+            unassign(**{f"{'tag' if kind == Type.UNASSIGN_TAG else 'policy'}_ids": [target.pk]},
+                     devices=[devices[pk] for pk in changed])  # fmt: skip
     for row in rows:
         if row.device_id in changed:
             row.state = TargetState.SUCCEEDED
         else:
-            row.state, row.reason = TargetState.SKIPPED, reason
+            row.state, row.reason = TargetState.SKIPPED, "unchanged"
         row.finished_at = now
 
 
@@ -485,4 +498,8 @@ APPLY = {
     Type.SET_VOLUME: _apply_command,
     Type.SET_BRIGHTNESS: _apply_command,
     Type.SET_APPLICATION_VERSION: _apply_command,
+    Type.ASSIGN_TAG: _apply_assignment,
+    Type.UNASSIGN_TAG: _apply_assignment,
+    Type.ASSIGN_POLICY: _apply_assignment,
+    Type.UNASSIGN_POLICY: _apply_assignment,
 }
