@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 
-from apps.accounts.admin_scoping import ServiceAdminMixin
+from apps.accounts.admin_scoping import FleetScopedInlineMixin, RelatedOnlyFieldListFilter, ServiceAdminMixin
 
 from . import services
 from .models import BulkOperation, BulkOperationDevice, TargetState
@@ -50,7 +50,7 @@ class BulkOperationForm(forms.ModelForm):
         }
 
 
-class FailedPlayersInline(TabularInline):
+class FailedPlayersInline(FleetScopedInlineMixin, TabularInline):
     model = BulkOperationDevice
     verbose_name_plural = "Failed players"
     extra = 0
@@ -69,7 +69,7 @@ class BulkOperationAdmin(ServiceAdminMixin, ModelAdmin):
     form = BulkOperationForm
     list_display = ["name", "fleet", "operation_type", "state", "progress", "batches", "created_at", "finished_at"]
     list_filter = ["state", "operation_type", ("archived_at", admin.EmptyFieldListFilter),
-                   ("fleet", admin.RelatedOnlyFieldListFilter)]  # fmt: skip
+                   ("fleet", RelatedOnlyFieldListFilter)]  # fmt: skip
     search_fields = ["name"]
     list_select_related = ["fleet"]
     inlines = [FailedPlayersInline]

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.accounts.models import Fleet
+from signage.scopes import FleetOwned
 
 from ..models import Device, DeviceCommand
 
@@ -39,7 +40,7 @@ class BulkOperationState(models.TextChoices):
 LIVE_STATES = (BulkOperationState.SCHEDULED, BulkOperationState.RUNNING, BulkOperationState.PAUSED)
 
 
-class BulkOperation(models.Model):
+class BulkOperation(FleetOwned):
     """An operation over a set of players, resolved once when it starts (the snapshot), then applied
     `batch_size` players at a time: a batch starts `batch_delay` seconds after the previous one has all
     its results; once `stop_threshold` players failed, no further batch starts."""
@@ -116,7 +117,7 @@ class TargetState(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
-class BulkOperationDevice(models.Model):
+class BulkOperationDevice(FleetOwned):
     """One player of a bulk operation (the snapshot): claimed once, under a row lock, in the transaction
     that applies the operation to it, so a player never gets an operation twice."""
 

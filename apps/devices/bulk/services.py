@@ -114,11 +114,11 @@ def filter_clean(value, *, fleet: Fleet) -> dict:
     if unknown:
         raise field_error("filter", f"Unknown filter '{unknown[0]}'. Valid: {', '.join(FILTER_KEYS)}.")
     cleaned: dict = {}
-    public_or_own = Place.objects.filter(Q(exclusive_fleet__isnull=True) | Q(exclusive_fleet=fleet))
+    public_or_own = Place.objects.of_fleet(fleet.pk)
     related = {
         "places": (Place, public_or_own),
-        "screen_groups": (ScreenGroup, ScreenGroup.objects.filter(fleet=fleet)),
-        "tags": (Tag, Tag.objects.filter(fleet=fleet)),
+        "screen_groups": (ScreenGroup, ScreenGroup.objects.of_fleet(fleet.pk)),
+        "tags": (Tag, Tag.objects.of_fleet(fleet.pk)),
     }
     for key, item in value.items():
         if key in related:
@@ -134,7 +134,7 @@ def filter_clean(value, *, fleet: Fleet) -> dict:
 
 def filtered_devices(operation: BulkOperation):
     """The players of the operation's fleet that its filter or list selects now."""
-    devices = Device.objects.filter(fleet_id=operation.fleet_id)
+    devices = Device.objects.of_fleet(operation.fleet_id)
     if operation.device_ids is not None:
         return devices.filter(pk__in=operation.device_ids)
     chosen = operation.filter or {}
@@ -148,7 +148,7 @@ def filtered_devices(operation: BulkOperation):
         members = Screen.groups.through.objects.filter(screengroup_id__in=chosen["screen_groups"])
         devices = devices.filter(screen_id__in=members.values("screen_id"))
     if "tags" in chosen:  # all of them, a tag or any tag below it, as the device list filters them
-        tags = list(Tag.objects.filter(fleet_id=operation.fleet_id, pk__in=chosen["tags"]))
+        tags = list(Tag.objects.of_fleet(operation.fleet_id).filter(pk__in=chosen["tags"]))
         devices = DeviceFilter(queryset=devices).filter_tags(devices, "tags", tags)
     return devices
 
@@ -204,7 +204,7 @@ def data_clean(*, fleet: Fleet, operation_type: str, data) -> dict:
     if key not in data:
         raise field_error("data", f"'{key}' is required.", "required")
     try:
-        (pk,) = fleet_ids_clean("data", [data[key]], model, model.objects.filter(fleet=fleet))
+        (pk,) = fleet_ids_clean("data", [data[key]], model, model.objects.of_fleet(fleet.pk))
     except ValidationError:
         raise field_error("data", f"'{key}' must be a {key} of this fleet.", "does_not_exist") from None
     cleaned = {key: pk}
@@ -262,14 +262,14 @@ def bulk_operation_create(*, fleet: Fleet, values: dict, author=None) -> BulkOpe
     if has_filter:
         operation.filter = filter_clean(values["filter"], fleet=fleet)
     else:
-        operation.device_ids = fleet_ids_clean("devices", values["devices"], Device, Device.objects.filter(fleet=fleet))
+        operation.device_ids = fleet_ids_clean("devices", values["devices"], Device, Device.objects.of_fleet(fleet.pk))
     operation.save()
     _enqueue(operation.pk)
     return operation
 
 
 def _locked(operation: BulkOperation) -> BulkOperation:
-    return BulkOperation.objects.select_for_update().get(pk=operation.pk)
+    return BulkOperation.objects.of_fleet(operation.fleet_id).select_for_update().get(pk=operation.pk)
 
 
 def _refuse(operation: BulkOperation, action: str) -> ValidationError:
@@ -356,7 +356,13 @@ def bulk_operation_step(*, operation_id: int, now: datetime | None = None) -> bo
     another worker is stepping is left alone."""
     now = now or timezone.now()
     with transaction.atomic():
-        operation = BulkOperation.objects.select_for_update(skip_locked=True).filter(pk=operation_id).first()
+        # A step is keyed by the operation it is given: in a task, or eagerly in the request that started it.
+        operation = (
+            BulkOperation.objects.unscoped("a step runs for the operation id it is given")
+            .select_for_update(skip_locked=True)
+            .filter(pk=operation_id)
+            .first()
+        )
         if operation is None:
             return False
         if operation.state == State.SCHEDULED:
@@ -459,12 +465,12 @@ def _apply_assignment(operation: BulkOperation, rows: list[BulkOperationDevice],
     kind = operation.operation_type
     devices = {row.device_id: row.device for row in rows}
     if kind in (Type.ASSIGN_TAG, Type.UNASSIGN_TAG):
-        target = Tag.objects.filter(pk=operation.data["tag"], fleet_id=operation.fleet_id).first()
-        links = DeviceTag.objects.filter(tag=target, device__in=list(devices))
+        target = Tag.objects.of_fleet(operation.fleet_id).filter(pk=operation.data["tag"]).first()
+        links = DeviceTag.objects.of_fleet(operation.fleet_id).filter(tag=target, device__in=list(devices))
         had = dict.fromkeys(links.values_list("device_id", flat=True))
     else:
-        target = Policy.objects.filter(pk=operation.data["policy"], fleet_id=operation.fleet_id).first()
-        links = DevicePolicy.objects.filter(policy=target, device__in=list(devices))
+        target = Policy.objects.of_fleet(operation.fleet_id).filter(pk=operation.data["policy"]).first()
+        links = DevicePolicy.objects.of_fleet(operation.fleet_id).filter(policy=target, device__in=list(devices))
         had = dict(links.values_list("device_id", "priority"))
     if target is None:
         for row in rows:
