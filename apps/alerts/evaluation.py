@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, NullIf
 
-from apps.devices.models import Device, DeviceCommand
+from apps.devices.models import Device, DeviceCommand, on_screens_of
 from apps.screens.hours import is_open
-from apps.screens.models import Screen
 
 from .models import AlertRule
 from .rules import parse_version, semver_matches
@@ -54,11 +53,7 @@ def filtered_devices(rule: AlertRule) -> QuerySet[Device]:
         devices = devices.filter(name__icontains=rule_filter["name"])
     if "screens" in rule_filter:
         devices = devices.filter(screen_id__in=rule_filter["screens"])
-    if "places" in rule_filter:
-        devices = devices.filter(screen__place_id__in=rule_filter["places"])
-    if "screen_groups" in rule_filter:
-        members = Screen.groups.through.objects.filter(screengroup_id__in=rule_filter["screen_groups"])
-        devices = devices.filter(screen_id__in=members.values("screen_id"))
+    devices = on_screens_of(devices, places=rule_filter.get("places"), screen_groups=rule_filter.get("screen_groups"))
     if "application_version" in rule_filter:
         operator, wanted = rule_filter["application_version"]
         devices = devices.filter(app_version__in=_versions(devices, operator, wanted))

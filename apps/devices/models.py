@@ -193,5 +193,16 @@ class DeviceConnectivity(FleetOwned):
 
 
 # Tags and policies, and bulk operations, live in their own modules of this app; importing them here registers them.
+def on_screens_of(devices: models.QuerySet, *, places=None, screen_groups=None) -> models.QuerySet:
+    """The players among `devices` whose screen is at one of `places` and in one of `screen_groups` (either
+    left out: no condition); the one rule shared by alert rules' and bulk operations' filters."""
+    if places is not None:
+        devices = devices.filter(screen__place_id__in=places)
+    if screen_groups is not None:
+        members = Screen.groups.through.objects.filter(screengroup_id__in=screen_groups)
+        devices = devices.filter(screen_id__in=members.values("screen_id"))
+    return devices
+
+
 from .bulk.models import BulkOperation, BulkOperationDevice  # noqa: E402, F401
 from .policies.models import DevicePolicy, DeviceTag, Policy, PolicyItemType, Tag  # noqa: E402, F401

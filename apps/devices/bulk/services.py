@@ -31,11 +31,11 @@ from django.utils import timezone
 
 from apps.accounts.models import Fleet
 from apps.places.models import Place
-from apps.screens.models import Screen, ScreenGroup
+from apps.screens.models import ScreenGroup
 from signage.errors import field_error
 
 from ..filters import DeviceFilter
-from ..models import CommandType, Device
+from ..models import CommandType, Device, on_screens_of
 from ..policies.models import PRIORITY_MAX, PRIORITY_MIN, DevicePolicy, DeviceTag, Policy, Tag
 from ..policies.services import policy_assign, policy_unassign, tag_assign, tag_unassign
 from ..services import clean_command, commands_queue
@@ -142,11 +142,7 @@ def filtered_devices(operation: BulkOperation):
         devices = devices.filter(model__in=chosen["models"])
     if "application_versions" in chosen:
         devices = devices.filter(app_version__in=chosen["application_versions"])
-    if "places" in chosen:
-        devices = devices.filter(screen__place_id__in=chosen["places"])
-    if "screen_groups" in chosen:
-        members = Screen.groups.through.objects.filter(screengroup_id__in=chosen["screen_groups"])
-        devices = devices.filter(screen_id__in=members.values("screen_id"))
+    devices = on_screens_of(devices, places=chosen.get("places"), screen_groups=chosen.get("screen_groups"))
     if "tags" in chosen:  # all of them, a tag or any tag below it, as the device list filters them
         tags = list(Tag.objects.of_fleet(operation.fleet_id).filter(pk__in=chosen["tags"]))
         devices = DeviceFilter(queryset=devices).filter_tags(devices, "tags", tags)
