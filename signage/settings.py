@@ -368,6 +368,9 @@ SIGNAGE_DEVICE_OFFLINE_FACTOR = 1.5  # heartbeat intervals without news before a
 SIGNAGE_HEARTBEAT_FLUSH_SECONDS = float(os.environ.get("HEARTBEAT_FLUSH_SECONDS", "5"))
 # Seconds between sweeps for playlist states past their valid-until (content changes enqueue a rebuild).
 SIGNAGE_PLAYLIST_REBUILD_SECONDS = float(os.environ.get("PLAYLIST_REBUILD_SECONDS", "5"))
+# Screenshots players upload (apps/devices/screenshots): bytes and pixels of one image, checked before decoding.
+SIGNAGE_SCREENSHOT_MAX_BYTES = int(os.environ.get("SCREENSHOT_MAX_BYTES", str(5 * 1024 * 1024)))
+SIGNAGE_SCREENSHOT_MAX_PIXELS = int(os.environ.get("SCREENSHOT_MAX_PIXELS", str(4096 * 4096)))
 SIGNAGE_REMOTE_URL_MAX_AGE = 30 * 24 * 3600  # seconds a remote page or remote call URL stays valid
 RATELIMIT_USE_CACHE = "default"
 
@@ -406,6 +409,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "apps.devices.tasks.rebuild_playlists",
         "schedule": SIGNAGE_PLAYLIST_REBUILD_SECONDS,
     },
+    "devices-periodic-screenshots": {"task": "apps.devices.tasks.request_periodic_screenshots", "schedule": 60.0},
     "stats-partitions": {"task": "apps.stats.tasks.maintain_stats_storage", "schedule": 6 * 3600.0},
     "alerts-evaluate": {"task": "apps.alerts.tasks.evaluate_alert_rules", "schedule": 60.0},
     "bulk-operations-tick": {"task": "apps.devices.tasks.bulk_operations_tick", "schedule": SIGNAGE_BULK_TICK_SECONDS},

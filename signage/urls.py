@@ -39,6 +39,7 @@ urlpatterns = [
         protocol.CommandResultView.as_view(),
         name="device-command-result",
     ),
+    path("api/device/screenshots/", protocol.ScreenshotUploadView.as_view(), name="device-screenshots"),
     path("api/device/stats/", StatsView.as_view(), name="device-stats"),
     path("pair/", pair, name="pair"),
     path("player/", include("apps.player.urls")),

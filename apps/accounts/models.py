@@ -2,7 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from signage.scopes import FleetOwned
@@ -61,6 +61,25 @@ class Fleet(FleetOwned):
         default=3600,
         validators=[MinValueValidator(60)],
         help_text="Seconds after which an unchanged telemetry value is written to the history again.",
+    )
+    screenshot_interval = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(60), MaxValueValidator(7 * 24 * 3600)],
+        help_text="Seconds between automatic screenshots of the online players; empty: only on request.",
+    )
+    screenshots_kept = models.PositiveIntegerField(
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Screenshots kept per player: older ones are deleted when a new one arrives.",
+    )
+    provisioning_by_serial = models.BooleanField(
+        default=False,
+        help_text=(
+            "A player that registers with the serial number of one of the fleet's pending provisions is "
+            "paired without a pairing code. A serial number is not a secret: whoever knows one can take "
+            "that screen's place."
+        ),
     )
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)

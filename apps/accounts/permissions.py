@@ -63,7 +63,9 @@ RULES: dict[str, dict[str, frozenset[str]]] = {
         "policy_assign": PLAYERS,
         "policy_unassign": PLAYERS,
         "effective_settings": EVERYONE,
+        "screenshots": EVERYONE,
     },
+    "devices.screenshot": {VIEW: EVERYONE},  # shown on the device and screen pages
     # Tags sort players: whoever drives players shapes them. Policies set what players do: fleet admins
     # write them, whoever drives players assigns them (above).
     "devices.tag": {VIEW: EVERYONE, ADD: PLAYERS, CHANGE: PLAYERS, DELETE: PLAYERS},

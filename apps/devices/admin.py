@@ -18,6 +18,7 @@ from .bulk.admin import BulkOperationAdmin
 from .bulk.models import BulkOperation
 from .models import CommandType, Device, DeviceCommand
 from .pairing import PairingThrottled, pair_with_code
+from .screenshots.admin import device_screenshots
 from .services import command_create, device_update
 
 
@@ -68,7 +69,8 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     readonly_fields = ["uuid", "fleet", "pairing_expires_at", "paired_at", "model", "os_version",
                        "app_version", "ip_address", "wifi_signal", "storage_total_mb", "storage_used_mb",
                        "storage_free_mb", "screen_on", "volume", "brightness", "temperature", "uptime_seconds",
-                       "current_content", "last_seen_at", "online", "created", "modified"]  # fmt: skip
+                       "current_content", "last_seen_at", "online", "created", "modified",
+                       "screenshots"]  # fmt: skip
     exclude = ["token_hash", "content_ids", "playlist_etag", "has_pending_commands", "license_key", "lock_pin",
                "is_locked", "pairing_code"]  # fmt: skip
     inlines = [CommandInline]
@@ -98,6 +100,10 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             )
         except PairingThrottled:
             raise Refused({"code": ["Too many pairing attempts: wait a minute."]}) from None
+
+    @admin.display(description="Screenshots")
+    def screenshots(self, device):
+        return device_screenshots(device)
 
     @admin.display(description="Status")
     def status(self, device):

@@ -192,7 +192,7 @@ class DeviceConnectivity(FleetOwned):
         return f"{self.device_id} {'online' if self.online else 'offline'} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-# Tags and policies, and bulk operations, live in their own modules of this app; importing them here registers them.
+# Tags, policies, screenshots and bulk operations live in their own modules of this app; importing them here registers them.
 def on_screens_of(devices: models.QuerySet, *, places=None, screen_groups=None) -> models.QuerySet:
     """The players among `devices` whose screen is at one of `places` and in one of `screen_groups` (either
     left out: no condition); the one rule shared by alert rules' and bulk operations' filters."""
@@ -206,3 +206,4 @@ def on_screens_of(devices: models.QuerySet, *, places=None, screen_groups=None) 
 
 from .bulk.models import BulkOperation, BulkOperationDevice  # noqa: E402, F401
 from .policies.models import DevicePolicy, DeviceTag, Policy, PolicyItemType, Tag  # noqa: E402, F401
+from .screenshots.models import Screenshot  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -13,11 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.media.models import Media, MediaType, parse_public_id
+from signage.api.parsers import MultiPartParser
+from signage.errors import field_error
 from signage.scopes import unscoped
 
 from . import lean, services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
-from .models import Device
+from .models import Device, DeviceCommand
+from .screenshots.services import screenshot_store
 
 MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1  # the columns' own limits
 
@@ -220,6 +224,50 @@ class CommandResultView(DeviceView):
             device=request.auth, command_id=data["id"], status=data["status"], result=data.get("result")
         )
         return Response({"id": str(command.pk), "succeeded_at": command.succeeded_at, "failed_at": command.failed_at})
+
+
+class ScreenshotUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG or WebP; at most SCREENSHOT_MAX_BYTES and SCREENSHOT_MAX_PIXELS")
+    command = serializers.UUIDField(required=False, help_text="The screenshot command this answers, if any")
+
+
+SCREENSHOT_UPLOADED = inline_serializer(
+    name="ScreenshotUploaded",
+    fields={
+        "id": serializers.IntegerField(),
+        "taken_at": serializers.DateTimeField(),
+        "width": serializers.IntegerField(),
+        "height": serializers.IntegerField(),
+    },
+)
+
+
+class ScreenshotUploadView(DeviceView):
+    """A screenshot of what the player shows (multipart `image`), on request (`command`) or on its own.
+    The web player sends its screenshots as a data URL in the command's result instead; both are stored
+    alike."""
+
+    permission_classes = [IsPairedDevice]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": ScreenshotUploadSerializer}, responses={201: SCREENSHOT_UPLOADED})
+    def post(self, request):
+        incoming = ScreenshotUploadSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        upload = incoming.validated_data["image"]
+        if upload.size > settings.SIGNAGE_SCREENSHOT_MAX_BYTES:  # before reading it
+            raise field_error("image", f"The screenshot is too large: at most {settings.SIGNAGE_SCREENSHOT_MAX_BYTES} "
+                              "bytes are accepted.", "too_large")  # fmt: skip
+        command = None
+        if "command" in incoming.validated_data:
+            command = DeviceCommand.objects.filter(pk=incoming.validated_data["command"], device=request.auth).first()
+            if command is None:
+                raise field_error("command", "Not a screenshot command of this device.")
+        shot = screenshot_store(device=request.auth, data=upload.read(), command=command)
+        return Response(
+            {"id": shot.pk, "taken_at": shot.taken_at, "width": shot.width, "height": shot.height},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")

@@ -33,6 +33,7 @@ from .models import (
     token_hash,
 )
 from .playlist import current_state
+from .screenshots.services import decode_data_url, screenshot_store
 from .telemetry import TelemetryReport, telemetry_record
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
@@ -243,6 +244,11 @@ def command_result(*, device: Device, command_id, status: str, result=None) -> D
         raise field_error("id", "Unknown command.") from None
     if status not in ("succeeded", "failed"):
         raise field_error("status", "Expected 'succeeded' or 'failed'.")
+    screenshot = command.type == CommandType.SCREENSHOT and isinstance(result, dict) and "image" in result
+    if status == "succeeded" and screenshot:  # the web player's data URL: stored, the result refers to it
+        screenshot_store(device=device, data=decode_data_url(result["image"]), command=command, field="result")
+        command.refresh_from_db()
+        return command
     now = timezone.now()
     column = "succeeded_at" if status == "succeeded" else "failed_at"
     DeviceCommand.objects.filter(pk=command.pk, succeeded_at__isnull=True, failed_at__isnull=True).update(

@@ -1,6 +1,7 @@
 """What the devices app must hear about: content changes (rebuild the affected playlists off the request
 path) and changes that make a device's lean record stale (see lean.py)."""
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -11,6 +12,8 @@ from apps.screens.models import Screen
 from . import lean
 from .models import Device
 from .playlist import screens_mark
+from .screenshots.models import Screenshot
+from .screenshots.services import delete_files
 
 
 @receiver(content_changed)
@@ -38,3 +41,10 @@ def heartbeat_interval_changed(sender, instance, **kwargs):
         return
     if Fleet.objects.filter(pk=instance.pk).exclude(heartbeat_interval=instance.heartbeat_interval).exists():
         lean.forget(Device.objects.filter(fleet=instance).values_list("token_hash", flat=True))
+
+
+@receiver(post_delete, sender=Screenshot)
+def screenshot_deleted(sender, instance, **kwargs):
+    """A screenshot's files go with its row (retention, a deleted player), once the deletion commits."""
+    names = [instance.image.name, instance.thumbnail.name]
+    transaction.on_commit(lambda: delete_files(names))

@@ -5,6 +5,7 @@ from django.conf import settings
 
 from .bulk.services import bulk_operation_step, bulk_operations_due
 from .playlist import playlists_rebuild
+from .screenshots.services import screenshots_request_due
 from .services import devices_flush_heartbeats, devices_mark_offline
 
 
@@ -47,3 +48,10 @@ def bulk_operations_tick() -> int:
     for operation_id in due:
         bulk_operation_run.delay(operation_id)
     return len(due)
+
+
+@shared_task
+def request_periodic_screenshots() -> int:
+    """Periodic (beat, every minute): screenshot commands for the online players of fleets with a
+    `screenshot_interval`, once per interval each."""
+    return screenshots_request_due()

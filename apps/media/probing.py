@@ -71,7 +71,8 @@ def sniff(head: bytes) -> tuple[str, str, str] | None:
     return None
 
 
-def _thumbnail(image: Image.Image) -> bytes:
+def thumbnail_jpeg(image: Image.Image) -> bytes:
+    """A JPEG of at most THUMBNAIL_SIZE, for the console and the API (media, screenshots)."""
     image = image.convert("RGB")
     image.thumbnail(THUMBNAIL_SIZE)
     out = io.BytesIO()
@@ -104,7 +105,7 @@ def probe_picture(path: str, mime_type: str, extension: str) -> Probe:
                 width=upright.width,
                 height=upright.height,
                 metadata={"format": image.format, "mode": image.mode, "exif_orientation": orientation},
-                thumbnail=_thumbnail(upright),
+                thumbnail=thumbnail_jpeg(upright),
             )
     except InvalidMedia:
         raise
@@ -133,7 +134,7 @@ def probe_video(path: str, mime_type: str, extension: str) -> Probe:
             frame = next(container.decode(stream), None)
             if frame is None:
                 raise InvalidMedia("The video has no frame that can be decoded.")
-            thumbnail = _thumbnail(frame.to_image())
+            thumbnail = thumbnail_jpeg(frame.to_image())
             codec = stream.codec_context.name
     except InvalidMedia:
         raise
@@ -181,7 +182,7 @@ def render_pdf_pages(path: str) -> tuple[list[bytes], bytes]:
             image.convert("RGB").save(out, "PNG", optimize=False)
             pages.append(out.getvalue())
             if index == 0:
-                thumbnail = _thumbnail(image)
+                thumbnail = thumbnail_jpeg(image)
         return pages, thumbnail
     except pypdfium2.PdfiumError as error:
         raise InvalidMedia(f"The PDF cannot be rendered ({_reason(error, path)}).") from None

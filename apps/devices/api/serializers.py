@@ -5,6 +5,7 @@ from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedFie
 
 from ..models import TELEMETRY_FIELDS, CommandType, Device, DeviceCommand, TelemetrySample
 from ..policies.api import DevicePolicySerializer
+from ..screenshots.models import Screenshot
 
 
 class DeviceSerializer(ModelSerializer):
@@ -100,3 +101,14 @@ class CommandCountsSerializer(serializers.Serializer):
     until = serializers.DateTimeField()
     failed_commands = serializers.IntegerField()
     screenshots = serializers.IntegerField()
+
+
+class ScreenshotSerializer(serializers.ModelSerializer):
+    screen = ScopedHyperlinkedRelatedField(view_name="screen-detail", read_only=True)
+    image = serializers.FileField(read_only=True, use_url=True, help_text="The picture as the player sent it")
+    thumbnail = serializers.FileField(read_only=True, use_url=True, help_text="A JPEG of at most 320x320")
+
+    class Meta:
+        model = Screenshot
+        fields = ["id", "taken_at", "image", "thumbnail", "mime_type", "width", "height", "size", "screen", "command"]
+        read_only_fields = fields

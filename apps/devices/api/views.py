@@ -23,6 +23,7 @@ from ..policies.api import (
     TagSerializer,
 )
 from ..policies.models import Tag
+from ..screenshots.models import Screenshot
 from ..telemetry import command_counts, telemetry_latest
 from .serializers import (
     CommandCountsSerializer,
@@ -32,6 +33,7 @@ from .serializers import (
     LockSerializer,
     NewCommandSerializer,
     PairSerializer,
+    ScreenshotSerializer,
     TelemetryRangeSerializer,
     TelemetrySampleSerializer,
 )
@@ -98,6 +100,16 @@ class DeviceViewSet(
         device = self.get_object()
         page = self.paginate_queryset(device.commands.order_by("-created_at", "id"))
         return self.get_paginated_response(CommandSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: ScreenshotSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def screenshots(self, request, pk=None):
+        """The device's screenshots in its current fleet, newest first (an empty page when it has none).
+        `POST devices/{id}/command/` with `{"type": "screenshot"}` asks for a new one."""
+        device = self.get_object()
+        shots = Screenshot.objects.filter(device=device, fleet_id=device.fleet_id).order_by("-taken_at", "-id")
+        page = self.paginate_queryset(shots)
+        return self.get_paginated_response(ScreenshotSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=LockSerializer, responses={200: DeviceSerializer})
     @action(detail=True, methods=["post"])
