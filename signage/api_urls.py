@@ -12,6 +12,7 @@ from apps.broadcasts.api.views import ScreenLoopView
 from apps.devices.api.views import DeviceViewSet
 from apps.devices.bulk.api import BulkOperationViewSet
 from apps.devices.policies.api import PolicyViewSet, TagViewSet
+from apps.devices.provisioning.api import ProvisionViewSet
 from apps.devices.remote import AdRemoteCallUrlsView, ScreenRemoteUrlView
 from apps.media.api.views import MediaViewSet
 from apps.places.api.views import PlaceViewSet
@@ -35,6 +36,8 @@ router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 router.register("feeds", DataFeedViewSet, basename="datafeed")
 router.register("playlists", PlaylistViewSet, basename="playlist")
 router.register("schedules", ScheduleViewSet, basename="schedule")
+# Before devices/: "provisioning" would otherwise be read as a device id.
+router.register("devices/provisioning", ProvisionViewSet, basename="provision")
 router.register("devices", DeviceViewSet, basename="device")
 router.register("tags", TagViewSet, basename="tag")
 router.register("policies", PolicyViewSet, basename="policy")

@@ -33,6 +33,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "unfold",  # the console's theme: before django.contrib.admin, whose templates it replaces
+    "unfold.contrib.import_export",  # unfold's look for django-import-export's pages
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "import_export",  # CSV import of provisioned players in the console
     # Project apps, in dependency order (SPEC section 2): an app never imports from one below it here.
     "apps.accounts",
     "apps.places",
@@ -194,7 +196,7 @@ SIGNAGE_CONSOLE_NAVIGATION = [
     ("Screens", "tv", ["screens.screen", "screens.screengroup", "screens.screentype", "places.place"]),
     ("Content", "perm_media", ["media.media"]),
     ("Campaigns", "campaign", ["ads.ad", "ads.broadcast", "ads.quotaoverflow"]),
-    ("Players", "cast", ["devices.device", "devices.bulkoperation"]),
+    ("Players", "cast", ["devices.device", "devices.provision", "devices.bulkoperation"]),
     ("Alerts", "notifications", ["alerts.alert", "alerts.alertrule"]),
     ("Statistics", "bar_chart", ["stats.playevent"]),
     ("Accounts", "group", ["accounts.fleet", "accounts.membership", "accounts.advertisertype", "auth.user",

@@ -72,6 +72,8 @@ RULES: dict[str, dict[str, frozenset[str]]] = {
     "devices.policy": {VIEW: EVERYONE, ADD: ADMINS, CHANGE: ADMINS, DELETE: ADMINS, "clone": ADMINS},
     "devices.devicetag": {VIEW: EVERYONE},
     "devices.devicepolicy": {VIEW: EVERYONE},
+    # Provisions pair players with screens: whoever installs and drives players writes them.
+    "devices.provision": {VIEW: EVERYONE, ADD: PLAYERS, CHANGE: PLAYERS, DELETE: PLAYERS},
     "devices.devicecommand": {VIEW: EVERYONE},  # shown on the device page
 }
 

@@ -18,6 +18,7 @@ from .bulk.admin import BulkOperationAdmin
 from .bulk.models import BulkOperation
 from .models import CommandType, Device, DeviceCommand
 from .pairing import PairingThrottled, pair_with_code
+from .provisioning.admin import ProvisionAdmin  # noqa: F401  (registers it)
 from .screenshots.admin import device_screenshots
 from .services import command_create, device_update
 

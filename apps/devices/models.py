@@ -47,6 +47,7 @@ class Device(FleetOwned):
     os_version = models.CharField(max_length=50, blank=True)
     app_version = models.CharField(max_length=50, blank=True)
     license_key = models.CharField(max_length=100, blank=True)
+    serial_number = models.CharField(max_length=100, blank=True, db_index=True, help_text="As the player reports it")
 
     # Telemetry, as the last heartbeat reported it (reference 002's fields).
     ip_address = models.GenericIPAddressField(null=True, blank=True)
@@ -192,7 +193,6 @@ class DeviceConnectivity(FleetOwned):
         return f"{self.device_id} {'online' if self.online else 'offline'} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-# Tags, policies, screenshots and bulk operations live in their own modules of this app; importing them here registers them.
 def on_screens_of(devices: models.QuerySet, *, places=None, screen_groups=None) -> models.QuerySet:
     """The players among `devices` whose screen is at one of `places` and in one of `screen_groups` (either
     left out: no condition); the one rule shared by alert rules' and bulk operations' filters."""
@@ -204,6 +204,9 @@ def on_screens_of(devices: models.QuerySet, *, places=None, screen_groups=None) 
     return devices
 
 
+# Tags, policies, screenshots, provisions and bulk operations live in their own modules of this app; importing
+# them here registers them.
 from .bulk.models import BulkOperation, BulkOperationDevice  # noqa: E402, F401
 from .policies.models import DevicePolicy, DeviceTag, Policy, PolicyItemType, Tag  # noqa: E402, F401
+from .provisioning.models import Provision  # noqa: E402, F401
 from .screenshots.models import Screenshot  # noqa: E402, F401

@@ -37,6 +37,10 @@ class RegisterSerializer(serializers.Serializer):
     os_version = serializers.CharField(max_length=50, required=False, allow_blank=True)
     app_version = serializers.CharField(max_length=50, required=False, allow_blank=True)
     license_key = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    serial_number = serializers.CharField(
+        max_length=100, required=False, allow_blank=True,
+        help_text="Pairs the player without a code when its fleet provisioned it and allows it",
+    )  # fmt: skip
 
 
 class CommandResultSerializer(serializers.Serializer):

@@ -33,12 +33,13 @@ from .models import (
     token_hash,
 )
 from .playlist import current_state
+from .provisioning.services import provision_applied, provision_claim
 from .screenshots.services import decode_data_url, screenshot_store
 from .telemetry import TelemetryReport, telemetry_record
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,49}")
-INFO = ("model", "os_version", "app_version", "license_key")
+INFO = ("model", "os_version", "app_version", "license_key", "serial_number")
 
 
 # --- registration and pairing -------------------------------------------------------------------------
@@ -66,7 +67,8 @@ def device_register(*, uuid: str, info: dict, device: Device | None) -> tuple[De
     """Register a player, or update one that authenticated with its token.
 
     A new player gets its secret token (returned once, stored hashed) and a pairing code. A known uuid
-    without its token is refused: the uuid alone never identifies a device.
+    without its token is refused: the uuid alone never identifies a device. An unpaired player whose
+    serial number a fleet allowing it has provisioned is paired at once (provisioning.provision_claim).
     """
     if device is not None and device.uuid != uuid:
         raise field_error("uuid", "This token belongs to another device.")
@@ -88,6 +90,11 @@ def device_register(*, uuid: str, info: dict, device: Device | None) -> tuple[De
         if field in info:
             setattr(device, field, info[field] or "")
     device.save()
+    provision = provision_claim(device=device)
+    if provision is not None:  # known by its serial number, and its fleet allows it: no pairing code
+        device = device_pair(device=device, screen=provision.screen, name=provision.name,
+                             barcode=provision.barcode, sticker=provision.sticker)  # fmt: skip
+        provision_applied(provision=provision, device=device)
     if not device.paired and (device.pairing_code is None or device.pairing_expires_at <= timezone.now()):
         _new_pairing_code(device)
     return device, raw_token

@@ -426,6 +426,9 @@ async function register() {
     localStorage.setItem(KEYS.uuid, player.uuid);
   }
   const body = { uuid: player.uuid, model: "Web player", os_version: navigator.userAgent.slice(0, 50), app_version: VERSION };
+  // `/player/?serial=...`: a kiosk provisioned by serial number is paired without a code (if its fleet allows it).
+  const serial = new URLSearchParams(window.location.search).get("serial");
+  if (serial) body.serial_number = serial.slice(0, 100);
   let response = await call("/register", { method: "POST", body });
   if (response.status === 401 || (response.status === 400 && player.token)) {
     // The server forgot this player (removed by an administrator): start again as a new one.

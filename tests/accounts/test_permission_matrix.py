@@ -91,6 +91,11 @@ def build(prefix, fleet, make_screen, make_media, make_place):
             return ad, f"{API}/ads/{ad.pk}/"
         broadcast = Broadcast.objects.create(ad=ad, media=make_media(fleet, name="matrix"))
         return broadcast, f"{API}/broadcasts/{broadcast.pk}/"
+    if prefix == "devices/provisioning":
+        from apps.devices.models import Provision
+
+        provision = Provision.objects.create(fleet=fleet, serial_number="MATRIX-1", screen=make_screen(fleet, "Matrix"))
+        return provision, f"{API}/devices/provisioning/{provision.pk}/"
     if prefix == "devices":
         screen = make_screen(fleet, "Matrix")
         device = Device.objects.create(
@@ -163,6 +168,9 @@ def creation(prefix, action, fleet, make_screen, make_media, player, httpserver=
         return {"name": "New", "fleet": fleet.pk, "conditions": {"VOLUME": ["<", 5]}}
     if prefix in ("tags", "policies"):
         return {"name": "New", "fleet": fleet.pk}
+    if prefix == "devices/provisioning":
+        return {"serial_number": "NEW-1", "screen": f"{API}/screens/{make_screen(fleet, 'To provision').pk}/",
+                "fleet": fleet_url(fleet)}  # fmt: skip
     if prefix == "devices" and action == "pair":
         code = player(f"pair-{secrets.token_hex(3)}").registration["pairing_code"]
         return {"pairing_code": code, "screen": f"{API}/screens/{make_screen(fleet, 'To pair').pk}/"}

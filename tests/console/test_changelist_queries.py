@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def add_rows(resource, fleet, count, make_screen, make_media, make_place, start):
     from apps.ads.models import BroadcastScreen, QuotaOverflow
+    from apps.devices.models import Provision
     from tests.ads.factories import AdFactory, BroadcastFactory
     from tests.devices.factories import DeviceFactory
 
@@ -36,13 +37,17 @@ def add_rows(resource, fleet, count, make_screen, make_media, make_place, start)
 
             BulkOperation.objects.create(fleet=fleet, name=f"Reboot {index}", operation_type="REBOOT", filter={},
                                          total=10, successful=index % 10)  # fmt: skip
+        elif resource == "devices.provision":
+            device = DeviceFactory(screen=make_screen(fleet, f"Screen {index}"))
+            Provision.objects.create(fleet=fleet, serial_number=f"SN-{index}", screen=device.screen, device=device)
         elif resource == "screens.screen":
             make_screen(fleet, f"Screen {index}", place=make_place(f"Town {index}", street_number=str(index)))
 
 
 @pytest.mark.parametrize(
     "resource", ["places.place", "screens.screen", "media.media", "ads.ad", "ads.broadcast", "ads.quotaoverflow",
-                 "devices.device", "devices.bulkoperation"],
+                 "devices.device", "devices.bulkoperation",
+                 "devices.provision"],
 )  # fmt: skip
 def test_changelist_queries_do_not_grow_with_rows(resource, console_for, fleet, make_screen, make_media, make_place):
     fleet.advertiser_types.add(1)

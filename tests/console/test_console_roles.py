@@ -25,6 +25,7 @@ CONSOLE_MODELS = [
     "ads.broadcast",
     "ads.quotaoverflow",
     "devices.device",
+    "devices.provision",
 ]
 NO_ADD_FORM = {"devices.device", "ads.quotaoverflow"}  # players register themselves; overflows are found
 

@@ -33,6 +33,7 @@ class DeviceSerializer(ModelSerializer):
             "model",
             "os_version",
             "app_version",
+            "serial_number",
             *TELEMETRY_FIELDS,
             "last_seen_at",
             "is_locked",

@@ -57,7 +57,7 @@ class DeviceViewSet(
     queryset = Device.objects.all()
     serializer_class = DeviceSerializer
     filterset_class = DeviceFilter
-    search_fields = ["uuid", "name", "barcode", "sticker"]
+    search_fields = ["uuid", "name", "barcode", "sticker", "serial_number"]
     ordering_fields = ["name", "last_seen_at", "created"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -1,0 +1,95 @@
+"""CSV import of provisions (django-import-export, from the console).
+
+Columns: `serial_number`, `screen` (the screen's id), `name`, `barcode`, `sticker`. A row's fleet is its
+screen's, and the screen must be one of the importing user's fleets where their role may provision players
+(any other id, another fleet's included, is an error on that row). A serial number already provisioned in
+that fleet updates that provision (unless it was applied: an error). Every row goes through the same
+services as the API; the import is all or nothing: one bad row and nothing is written.
+"""
+
+from django.core.exceptions import ValidationError
+from import_export import fields, resources, widgets
+
+from apps.accounts import permissions, scoping
+from apps.screens.models import Screen
+
+from .models import Provision
+from .services import normalize_serial, provision_create, provision_update
+
+COLUMNS = ("serial_number", "screen", "name", "barcode", "sticker")
+
+
+class ScreenWidget(widgets.ForeignKeyWidget):
+    """A screen by id, among the screens of the fleets where `user` may provision players."""
+
+    def __init__(self):
+        super().__init__(Screen, field="pk")
+        self.user = None
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        roles = permissions.roles_for("devices.provision", permissions.ADD)
+        return scoping.scope_queryset(Screen.objects.select_related("fleet"), self.user, roles)
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value or "").strip()
+        if not text:
+            raise ValueError("A screen id is required.")
+        try:
+            return super().clean(text, row, **kwargs)
+        except (Screen.DoesNotExist, ValidationError, ValueError):
+            raise ValueError(f"No screen with the id '{text[:40]}' in your fleets.") from None
+
+
+class ProvisionResource(resources.ModelResource):
+    screen = fields.Field(attribute="screen", column_name="screen", widget=ScreenWidget())
+
+    class Meta:
+        model = Provision
+        fields = COLUMNS
+        import_id_fields = ("serial_number",)
+        clean_model_instances = False  # the services validate
+        use_transactions = True
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+        self.fields["screen"].widget.user = user
+        self.rows_by_key: dict[tuple[int, str], int] = {}
+
+    def _screen(self, row):
+        try:
+            return self.fields["screen"].widget.clean(row.get("screen"), row)
+        except ValueError:
+            return None
+
+    def get_instance(self, instance_loader, row):
+        """The provision of the row's screen's fleet with the row's serial number, if there is one."""
+        screen, serial = self._screen(row), normalize_serial(row.get("serial_number"))
+        if screen is None or not serial:
+            return None
+        return Provision.objects.filter(fleet_id=screen.fleet_id, serial_number=serial).first()
+
+    def import_instance(self, instance, row, **kwargs):
+        errors: dict = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if instance.screen_id is not None:
+            instance.fleet_id = instance.screen.fleet_id
+            key = (instance.fleet_id, normalize_serial(instance.serial_number))
+            first = self.rows_by_key.setdefault(key, kwargs.get("row_number"))
+            if first != kwargs.get("row_number"):
+                errors.setdefault("serial_number", []).append(
+                    ValidationError(f"This serial number is on row {first} of the file already.")
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        values = {name: getattr(instance, name) for name in COLUMNS}
+        if is_create:
+            saved = provision_create(fleet=instance.screen.fleet, values=values)
+        else:
+            saved = provision_update(provision=instance, values=values)
+        instance.pk = saved.pk

@@ -1,0 +1,84 @@
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Fleet
+from signage.errors import field_error
+
+from ..models import Device
+from .models import Provision
+
+FIELDS = ("serial_number", "screen", "name", "barcode", "sticker")
+
+
+def normalize_serial(value) -> str:
+    """Serial numbers are compared without surrounding spaces and in capitals."""
+    return str(value or "").strip().upper()
+
+
+def _clean(provision: Provision) -> None:
+    """The one validation of a provision (API, console form, CSV rows)."""
+    provision.serial_number = normalize_serial(provision.serial_number)
+    if not provision.serial_number:
+        raise field_error("serial_number", "This field is required.", "required")
+    if provision.screen_id is None:
+        raise field_error("screen", "This field is required.", "required")
+    if provision.screen.fleet_id != provision.fleet_id:
+        raise field_error("screen", "This screen belongs to another fleet.")
+    provision.full_clean(exclude=["fleet", "screen", "device"], validate_unique=False)
+    duplicate = Provision.objects.filter(fleet_id=provision.fleet_id, serial_number=provision.serial_number)
+    if duplicate.exclude(pk=provision.pk).exists():
+        raise field_error("serial_number", "This fleet already provisions this serial number.", "unique")
+
+
+def _save(provision: Provision) -> Provision:
+    _clean(provision)
+    try:
+        with transaction.atomic():
+            provision.save()
+    except IntegrityError:  # a concurrent writer took the serial number between the check and the save
+        raise field_error("serial_number", "This fleet already provisions this serial number.", "unique") from None
+    return provision
+
+
+@transaction.atomic
+def provision_create(*, fleet: Fleet, values: dict) -> Provision:
+    """A pending provision of `fleet` (its screen must be the fleet's; one per serial number and fleet)."""
+    return _save(Provision(fleet=fleet, **{name: value for name, value in values.items() if name in FIELDS}))
+
+
+@transaction.atomic
+def provision_update(*, provision: Provision, values: dict) -> Provision:
+    """Change a pending provision; an applied one is history (change its player instead)."""
+    provision = Provision.objects.select_for_update().get(pk=provision.pk)
+    if provision.applied_at is not None:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: ValidationError("This provision was applied: change its player instead.", "applied")}
+        )
+    for name, value in values.items():
+        if name in FIELDS:
+            setattr(provision, name, value)
+    return _save(provision)
+
+
+def provision_claim(*, device: Device) -> Provision | None:
+    """The pending provision an unpaired, registering player may take by its serial number, locked: the one
+    of a fleet that allows provisioning by serial number. None when there is none, or when several fleets
+    claim the serial number (a serial number is not a secret: nobody gets an ambiguous player)."""
+    serial = normalize_serial(device.serial_number)
+    if device.paired or not serial:
+        return None
+    candidates = list(
+        Provision.objects.select_for_update(of=("self",))
+        .select_related("screen", "fleet")
+        .filter(serial_number=serial, applied_at__isnull=True, fleet__provisioning_by_serial=True)
+        .order_by("pk")[:2]
+    )
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def provision_applied(*, provision: Provision, device: Device) -> Provision:
+    """Record that `device` took `provision` (in the registering transaction, after the pairing)."""
+    provision.device, provision.applied_at = device, timezone.now()
+    provision.save(update_fields=["device", "applied_at", "modified"])
+    return provision
