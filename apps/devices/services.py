@@ -252,7 +252,7 @@ def command_result(*, device: Device, command_id, status: str, result=None) -> D
     if status not in ("succeeded", "failed"):
         raise field_error("status", "Expected 'succeeded' or 'failed'.")
     screenshot = command.type == CommandType.SCREENSHOT and isinstance(result, dict) and "image" in result
-    if status == "succeeded" and screenshot:  # the web player's data URL: stored, the result refers to it
+    if status == "succeeded" and screenshot and command.pending:  # the web player's data URL: stored, referred to
         screenshot_store(device=device, data=decode_data_url(result["image"]), command=command, field="result")
         command.refresh_from_db()
         return command
