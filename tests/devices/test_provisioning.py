@@ -7,7 +7,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Role
-from apps.devices.models import Device, Provision
+from apps.devices.models import Device, DevicePolicy, Policy, Provision, Tag
 from apps.devices.provisioning.services import provision_create
 
 HOST = "http://testserver/api/management/v2"
@@ -178,6 +178,27 @@ def test_an_applied_provision_cannot_change(api, allowing, make_screen):
     assert body["status"] == "applied" and body["device"] == f"{HOST}/devices/{Device.objects.get().pk}/"
 
 
+def test_a_provisioned_player_gets_its_tags_and_policies(api, allowing, other_fleet, make_screen):
+    north, lobby = Tag.objects.create(fleet=allowing, name="North"), Tag.objects.create(fleet=allowing, name="Lobby")
+    quiet = Policy.objects.create(fleet=allowing, name="Quiet", items=[{"type": "VOLUME", "value": 10}])
+    screen = make_screen(allowing, "Entrance")
+    response = api.post(URL, {"serial_number": "SN-100", "screen": str(screen.pk), "tags": [north.pk, lobby.pk],
+                              "policies": [quiet.pk]}, format="json")  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert sorted(response.json()["tags"]) == sorted(f"{HOST}/tags/{tag.pk}/" for tag in (north, lobby))
+    assert response.json()["policies"] == [f"{HOST}/policies/{quiet.pk}/"]
+    foreign_tag = Tag.objects.create(fleet=other_fleet, name="Theirs")
+    refused = api.post(URL, {"serial_number": "SN-101", "screen": str(screen.pk), "tags": [foreign_tag.pk]},
+                       format="json")  # fmt: skip
+    assert refused.status_code == 400 and "tags" in refused.json()
+
+    register("brightsign-1", serial="SN-100")
+
+    device = Device.objects.get()
+    assert set(device.tags.all()) == {north, lobby}
+    assert list(DevicePolicy.objects.filter(device=device).values_list("policy", "priority")) == [(quiet.pk, 0)]
+
+
 # --- CSV import in the console ----------------------------------------------------------------------------------
 
 
@@ -202,12 +223,14 @@ def console(client, make_member, fleet):
 
 def test_a_good_csv_is_imported_through_the_services(console, fleet, make_screen):
     hall, gate = make_screen(fleet, "Hall"), make_screen(fleet, "Gate")
+    north, south = Tag.objects.create(fleet=fleet, name="North"), Tag.objects.create(fleet=fleet, name="South")
+    quiet = Policy.objects.create(fleet=fleet, name="Quiet")
     existing = provide(fleet, hall, "SN-3", name="Old name")
     text = (
-        "serial_number,screen,name,barcode,sticker\n"
-        f"sn-1,{hall.pk},Hall player,B1,S1\n"
-        f"SN-2,{gate.pk},,,\n"
-        f"SN-3,{gate.pk},New name,,\n"
+        "serial_number,screen,name,barcode,sticker,tags,policies\n"
+        f'sn-1,{hall.pk},Hall player,B1,S1,"{north.pk}, {south.pk}",{quiet.pk}\n'
+        f"SN-2,{gate.pk},,,,,\n"
+        f"SN-3,{gate.pk},New name,,,{south.pk},\n"
     )
     _, second = import_csv(console, text)
     assert second is not None and second.status_code == 302
@@ -217,14 +240,17 @@ def test_a_good_csv_is_imported_through_the_services(console, fleet, make_screen
         hall, "Hall player", "B1", fleet.pk
     )  # fmt: skip
     assert rows["SN-3"].pk == existing.pk and (rows["SN-3"].screen, rows["SN-3"].name) == (gate, "New name")
+    assert set(rows["SN-1"].tags.all()) == {north, south} and list(rows["SN-1"].policies.all()) == [quiet]
+    assert list(rows["SN-3"].tags.all()) == [south] and not rows["SN-2"].tags.exists()
 
 
 def test_a_csv_with_bad_rows_imports_nothing_and_names_them(console, fleet, other_fleet, make_screen, allowing):
     hall, foreign = make_screen(fleet, "Hall"), make_screen(other_fleet, "Not ours")
     applied = provide(fleet, hall, "SN-APPLIED")
     register("taken", serial="SN-APPLIED")
+    theirs_tag = Tag.objects.create(fleet=other_fleet, name="Theirs")
     text = (
-        "serial_number,screen,name\n"
+        "serial_number,screen,name,tags\n"
         f"SN-1,{hall.pk},Good\n"  # row 1: good, but must not be written either
         f"SN-2,{foreign.pk},Another fleet's screen\n"
         "SN-3,not-a-uuid,Bad id\n"
@@ -232,17 +258,20 @@ def test_a_csv_with_bad_rows_imports_nothing_and_names_them(console, fleet, othe
         f"sn-1,{hall.pk},Twice in the file\n"
         f"SN-APPLIED,{hall.pk},Already applied\n"
         f"SN-7,{hall.pk},{'x' * 300}\n"
+        f"SN-8,{hall.pk},Another fleet's tag,{theirs_tag.pk}\n"
+        f"SN-9,{hall.pk},Not an id,north\n"
     )
     first, second = import_csv(console, text)
     assert second is None  # no confirmation offered
     result = first.context["result"]
     invalid = {row.number: row.error.message_dict for row in result.invalid_rows}
-    assert sorted(invalid) == [2, 3, 4, 5, 6, 7]
+    assert sorted(invalid) == [2, 3, 4, 5, 6, 7, 8, 9]
     assert "in your fleets" in invalid[2]["screen"][0] and "in your fleets" in invalid[3]["screen"][0]
     assert "required" in invalid[4]["serial_number"][0]
     assert "row 1" in invalid[5]["serial_number"][0]
     assert "applied" in str(invalid[6])
     assert "name" in invalid[7]
+    assert "in the screen's fleet" in invalid[8]["tags"][0] and "whole numbers" in invalid[9]["tags"][0]
     assert list(Provision.objects.values_list("serial_number", flat=True)) == ["SN-APPLIED"]
     applied.refresh_from_db()
     assert applied.name == ""
@@ -264,3 +293,16 @@ def test_a_confirmed_import_that_fails_then_writes_nothing(console, fleet, make_
 def test_the_console_import_needs_the_right_to_provision(client, make_member, fleet):
     client.force_login(make_member(fleet, Role.VIEWER, is_staff=True))
     assert client.get(reverse("admin:devices_provision_import")).status_code == 403
+
+
+def test_the_console_form_writes_through_the_service(console, fleet, make_screen):
+    screen, tag = make_screen(fleet, "Hall"), Tag.objects.create(fleet=fleet, name="North")
+    form = {"fleet": fleet.pk, "serial_number": " sn-5 ", "name": "", "screen": str(screen.pk), "barcode": "",
+            "sticker": "", "tags": [tag.pk], "policies": []}  # fmt: skip
+    response = console.post(reverse("admin:devices_provision_add"), form)
+    assert response.status_code == 302, response.content[:1000]
+    provision = Provision.objects.get()
+    assert provision.serial_number == "SN-5" and list(provision.tags.all()) == [tag]
+    again = console.post(reverse("admin:devices_provision_add"), {**form, "tags": []})
+    assert again.status_code == 200 and "already provisions this serial number" in again.content.decode()
+    assert Provision.objects.count() == 1

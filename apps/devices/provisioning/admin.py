@@ -38,8 +38,10 @@ class ProvisionAdmin(ImportMixin, HistoryAdminMixin, ServiceAdminMixin, ModelAdm
     search_fields = ["serial_number", "name", "barcode", "sticker", "screen__name"]
     list_select_related = ["fleet", "screen", "device"]
     autocomplete_fields = ["screen"]
-    fields = ["fleet", "serial_number", "name", "screen", "barcode", "sticker", "device", "applied_at"]
+    fields = ["fleet", "serial_number", "name", "screen", "barcode", "sticker", "tags", "policies", "device",
+              "applied_at"]  # fmt: skip
     readonly_fields = ["device", "applied_at"]
+    filter_horizontal = ["tags", "policies"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -51,6 +53,9 @@ class ProvisionAdmin(ImportMixin, HistoryAdminMixin, ServiceAdminMixin, ModelAdm
 
     def service_save(self, request, obj, form, change):
         values = form_values(form, changed_only=change, exclude=["fleet"])
+        for name in ("tags", "policies"):  # many-to-many: the service writes them
+            if name in form.cleaned_data and (not change or name in form.changed_data):
+                values[name] = list(form.cleaned_data[name])
         if not change:
             return self.call_service(provision_create, fleet=form.cleaned_data["fleet"], values=values)
         return self.call_service(provision_update, provision=obj, values=values)

@@ -9,19 +9,25 @@ from signage.api.filters import FilterSet, ModelChoiceFilter
 from signage.api.serializers import FleetOwnedSerializer, ScopedHyperlinkedRelatedField
 from signage.api.viewsets import ModelViewSet
 
+from ..policies.models import Policy, Tag
 from . import services
 from .models import Provision, ProvisionStatus
 
 
 class ProvisionSerializer(FleetOwnedSerializer):
     screen = ScopedHyperlinkedRelatedField(view_name="screen-detail", queryset=Screen.objects.all())
+    tags = ScopedHyperlinkedRelatedField(view_name="tag-detail", queryset=Tag.objects.all(), many=True, required=False)
+    policies = ScopedHyperlinkedRelatedField(
+        view_name="policy-detail", queryset=Policy.objects.all(), many=True, required=False,
+        help_text="Assigned with priority 0 when the provision is applied",
+    )  # fmt: skip
     device = ScopedHyperlinkedRelatedField(view_name="device-detail", read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=ProvisionStatus.choices, read_only=True)
 
     class Meta:
         model = Provision
-        fields = ["url", "id", "fleet", "serial_number", "name", "screen", "barcode", "sticker", "status", "device",
-                  "applied_at", "created", "modified"]  # fmt: skip
+        fields = ["url", "id", "fleet", "serial_number", "name", "screen", "barcode", "sticker", "tags", "policies",
+                  "status", "device", "applied_at", "created", "modified"]  # fmt: skip
         read_only_fields = ["status", "device", "applied_at", "created", "modified"]
         extra_kwargs = {"url": {"view_name": "provision-detail"}}
         field_queries = {"status": {"only": ["applied_at"]}}
@@ -40,10 +46,10 @@ class ProvisionFilter(FilterSet):
 
 
 class ProvisionViewSet(ModelViewSet):
-    """Players known before they are switched on: serial number, screen, name, barcode, sticker. A player
-    that registers with a pending provision's serial number is paired with its screen without a pairing
-    code, when its fleet allows it (`provisioning_by_serial`). One provision per serial number and fleet;
-    an applied provision can only be deleted."""
+    """Players known before they are switched on: serial number, screen, name, barcode, sticker, tags and
+    policies. A player that registers with a pending provision's serial number is paired with its screen
+    (and given the rest) without a pairing code, when its fleet allows it (`provisioning_by_serial`). One
+    provision per serial number and fleet; an applied provision can only be deleted."""
 
     queryset = Provision.objects.all()
     serializer_class = ProvisionSerializer

@@ -15,7 +15,8 @@ PENDING = models.Q(applied_at__isnull=True)
 class Provision(models.Model):
     """A player known before it is switched on (reference 004 "Provision recipe"): when a player registers
     with this serial number and the fleet allows provisioning by serial number, it is paired with `screen`
-    and given the rest. Applied once: `device` and `applied_at` then say to which player."""
+    and given the rest (name, barcode, sticker, tags, policies). Applied once: `device` and `applied_at` then
+    say to which player."""
 
     fleet_lookup = "fleet"
 
@@ -25,6 +26,10 @@ class Provision(models.Model):
     name = models.CharField(max_length=200, blank=True, help_text="The player's name; empty: the screen's")
     barcode = models.CharField(max_length=100, blank=True)
     sticker = models.CharField(max_length=100, blank=True)
+    tags = models.ManyToManyField("devices.Tag", blank=True, related_name="provisions")
+    policies = models.ManyToManyField(
+        "devices.Policy", blank=True, related_name="provisions", help_text="Assigned with priority 0"
+    )
     device = models.OneToOneField(
         "devices.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="provision"
     )

@@ -1,11 +1,14 @@
 """CSV import of provisions (django-import-export, from the console).
 
-Columns: `serial_number`, `screen` (the screen's id), `name`, `barcode`, `sticker`. A row's fleet is its
+Columns: `serial_number`, `screen` (the screen's id), `name`, `barcode`, `sticker`, `tags` and `policies`
+(ids of the fleet's tags and policies, separated by commas, semicolons or spaces). A row's fleet is its
 screen's, and the screen must be one of the importing user's fleets where their role may provision players
 (any other id, another fleet's included, is an error on that row). A serial number already provisioned in
 that fleet updates that provision (unless it was applied: an error). Every row goes through the same
 services as the API; the import is all or nothing: one bad row and nothing is written.
 """
+
+import re
 
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
@@ -13,10 +16,14 @@ from import_export import fields, resources, widgets
 from apps.accounts import permissions, scoping
 from apps.screens.models import Screen
 
+from ..policies.models import Policy, Tag
 from .models import Provision
 from .services import normalize_serial, provision_create, provision_update
 
 COLUMNS = ("serial_number", "screen", "name", "barcode", "sticker")
+RELATED = {"tags": Tag, "policies": Policy}
+SEPARATORS = re.compile(r"[,;\s]+")
+ID = re.compile(r"^[0-9]{1,18}$")
 
 
 class ScreenWidget(widgets.ForeignKeyWidget):
@@ -42,10 +49,13 @@ class ScreenWidget(widgets.ForeignKeyWidget):
 
 class ProvisionResource(resources.ModelResource):
     screen = fields.Field(attribute="screen", column_name="screen", widget=ScreenWidget())
+    # Read by import_instance: their ids are looked up in the row's fleet (known from its screen).
+    tags = fields.Field(column_name="tags")
+    policies = fields.Field(column_name="policies")
 
     class Meta:
         model = Provision
-        fields = COLUMNS
+        fields = (*COLUMNS, "tags", "policies")
         import_id_fields = ("serial_number",)
         clean_model_instances = False  # the services validate
         use_transactions = True
@@ -55,6 +65,7 @@ class ProvisionResource(resources.ModelResource):
         self.user = user
         self.fields["screen"].widget.user = user
         self.rows_by_key: dict[tuple[int, str], int] = {}
+        self.related: dict[tuple[int, str], list | None] = {}  # (id of the row's instance, column) -> objects
 
     def _screen(self, row):
         try:
@@ -77,6 +88,11 @@ class ProvisionResource(resources.ModelResource):
             errors = error.update_error_dict(errors)
         if instance.screen_id is not None:
             instance.fleet_id = instance.screen.fleet_id
+            for name, model in RELATED.items():
+                try:
+                    self.related[id(instance), name] = self._related(model, instance.fleet_id, row.get(name))
+                except ValueError as error:
+                    errors.setdefault(name, []).append(ValidationError(str(error)))
             key = (instance.fleet_id, normalize_serial(instance.serial_number))
             first = self.rows_by_key.setdefault(key, kwargs.get("row_number"))
             if first != kwargs.get("row_number"):
@@ -86,8 +102,24 @@ class ProvisionResource(resources.ModelResource):
         if errors:
             raise ValidationError(errors)
 
+    @staticmethod
+    def _related(model, fleet_id: int, cell):
+        """The fleet's objects named by the ids in `cell` (None: the column is absent, nothing changes)."""
+        if cell is None:
+            return None
+        texts = [text for text in SEPARATORS.split(str(cell)) if text]
+        if not all(ID.match(text) for text in texts):
+            raise ValueError("Expected ids (whole numbers) separated by commas.")
+        found = {obj.pk: obj for obj in model.objects.filter(fleet_id=fleet_id, pk__in=[int(t) for t in texts])}
+        missing = [text for text in texts if int(text) not in found]
+        if missing:
+            raise ValueError(f"No {model._meta.verbose_name} with the id {missing[0]} in the screen's fleet.")
+        return list(found.values())
+
     def save_instance(self, instance, is_create, row, **kwargs):
         values = {name: getattr(instance, name) for name in COLUMNS}
+        for name in RELATED:
+            values[name] = self.related.pop((id(instance), name), None)
         if is_create:
             saved = provision_create(fleet=instance.screen.fleet, values=values)
         else:

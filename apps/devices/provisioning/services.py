@@ -6,9 +6,11 @@ from apps.accounts.models import Fleet
 from signage.errors import field_error
 
 from ..models import Device
+from ..policies.services import policy_assign, tag_assign
 from .models import Provision
 
 FIELDS = ("serial_number", "screen", "name", "barcode", "sticker")
+RELATED = ("tags", "policies")
 
 
 def normalize_serial(value) -> str:
@@ -31,20 +33,28 @@ def _clean(provision: Provision) -> None:
         raise field_error("serial_number", "This fleet already provisions this serial number.", "unique")
 
 
-def _save(provision: Provision) -> Provision:
+def _save(provision: Provision, values: dict) -> Provision:
     _clean(provision)
+    related = {name: list(values[name]) for name in RELATED if values.get(name) is not None}
+    for name, objects in related.items():
+        if any(item.fleet_id != provision.fleet_id for item in objects):
+            raise field_error(name, f"Every one of the {name} must be of the provision's fleet.", "does_not_exist")
     try:
         with transaction.atomic():
             provision.save()
     except IntegrityError:  # a concurrent writer took the serial number between the check and the save
         raise field_error("serial_number", "This fleet already provisions this serial number.", "unique") from None
+    for name, objects in related.items():
+        getattr(provision, name).set(objects)
     return provision
 
 
 @transaction.atomic
 def provision_create(*, fleet: Fleet, values: dict) -> Provision:
-    """A pending provision of `fleet` (its screen must be the fleet's; one per serial number and fleet)."""
-    return _save(Provision(fleet=fleet, **{name: value for name, value in values.items() if name in FIELDS}))
+    """A pending provision of `fleet` (its screen, tags and policies must be the fleet's; one per serial number
+    and fleet)."""
+    provision = Provision(fleet=fleet, **{name: value for name, value in values.items() if name in FIELDS})
+    return _save(provision, values)
 
 
 @transaction.atomic
@@ -58,7 +68,7 @@ def provision_update(*, provision: Provision, values: dict) -> Provision:
     for name, value in values.items():
         if name in FIELDS:
             setattr(provision, name, value)
-    return _save(provision)
+    return _save(provision, values)
 
 
 def provision_claim(*, device: Device) -> Provision | None:
@@ -78,7 +88,12 @@ def provision_claim(*, device: Device) -> Provision | None:
 
 
 def provision_applied(*, provision: Provision, device: Device) -> Provision:
-    """Record that `device` took `provision` (in the registering transaction, after the pairing)."""
+    """Give `device` (just paired with the provision's screen) the provision's tags and policies (priority 0),
+    and record that it took the provision; in the registering transaction."""
+    for tag in provision.tags.all():
+        tag_assign(tag=tag, devices=[device])
+    for policy in provision.policies.all():
+        policy_assign(policy=policy, devices=[device])
     provision.device, provision.applied_at = device, timezone.now()
     provision.save(update_fields=["device", "applied_at", "modified"])
     return provision
