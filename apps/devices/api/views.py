@@ -6,8 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from apps.accounts import scoping
 from signage.api.viewsets import FleetScopedMixin
 
 from .. import services
@@ -106,7 +108,9 @@ class DeviceViewSet(
     def screenshots(self, request, pk=None):
         """The device's screenshots in its current fleet, newest first (an empty page when it has none).
         `POST devices/{id}/command/` with `{"type": "screenshot"}` asks for a new one."""
-        device = self.get_object()
+        # The device's fleet only (get_object would load what the device's own representation reads).
+        device = get_object_or_404(scoping.scope_queryset(Device.objects.only("pk", "fleet"), request.user), pk=pk)
+        self.check_object_permissions(request, device)
         shots = Screenshot.objects.filter(device=device, fleet_id=device.fleet_id).order_by("-taken_at", "-id")
         page = self.paginate_queryset(shots)
         return self.get_paginated_response(ScreenshotSerializer(page, many=True, context={"request": request}).data)
