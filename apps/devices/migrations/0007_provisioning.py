@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_fleet_screenshots_provisioning'),
-        ('devices', '0005_screenshots'),
+        ('devices', '0006_screenshots'),
         ('screens', '0003_screen_name_order_index'),
     ]
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_fleet_screenshots_provisioning'),
-        ('devices', '0004_tags_policies'),
+        ('devices', '0005_bulk_operations'),
         ('screens', '0003_screen_name_order_index'),
     ]
 
