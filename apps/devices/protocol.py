@@ -20,7 +20,7 @@ from signage.scopes import unscoped
 
 from . import lean, services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
-from .models import Device, DeviceCommand
+from .models import Device
 from .screenshots.services import screenshot_store
 
 MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1  # the columns' own limits
@@ -264,7 +264,7 @@ class ScreenshotUploadView(DeviceView):
                               "bytes are accepted.", "too_large")  # fmt: skip
         command = None
         if "command" in incoming.validated_data:
-            command = DeviceCommand.objects.filter(pk=incoming.validated_data["command"], device=request.auth).first()
+            command = request.auth.commands.filter(pk=incoming.validated_data["command"]).first()
             if command is None:
                 raise field_error("command", "Not a screenshot command of this device.")
         shot = screenshot_store(device=request.auth, data=upload.read(), command=command)

@@ -111,7 +111,7 @@ class DeviceViewSet(
         # The device's fleet only (get_object would load what the device's own representation reads).
         device = get_object_or_404(scoping.scope_queryset(Device.objects.only("pk", "fleet"), request.user), pk=pk)
         self.check_object_permissions(request, device)
-        shots = Screenshot.objects.filter(device=device, fleet_id=device.fleet_id).order_by("-taken_at", "-id")
+        shots = Screenshot.objects.of_fleet(device.fleet_id).filter(device=device).order_by("-taken_at", "-id")
         page = self.paginate_queryset(shots)
         return self.get_paginated_response(ScreenshotSerializer(page, many=True, context={"request": request}).data)
 

@@ -8,7 +8,7 @@ from import_export.formats.base_formats import CSV
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ImportForm
 
-from apps.accounts.admin_scoping import HistoryAdminMixin, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import HistoryAdminMixin, RelatedOnlyFieldListFilter, ServiceAdminMixin, form_values
 
 from .models import Provision, ProvisionStatus
 from .resources import ProvisionResource
@@ -34,7 +34,7 @@ class ProvisionAdmin(ImportMixin, HistoryAdminMixin, ServiceAdminMixin, ModelAdm
     import_formats = [CSV]
     import_form_class = ImportForm
     list_display = ["serial_number", "name", "fleet", "screen", "status", "device", "applied_at"]
-    list_filter = [StatusFilter, ("fleet", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [StatusFilter, ("fleet", RelatedOnlyFieldListFilter)]
     search_fields = ["serial_number", "name", "barcode", "sticker", "screen__name"]
     list_select_related = ["fleet", "screen", "device"]
     autocomplete_fields = ["screen"]

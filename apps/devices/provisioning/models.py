@@ -2,6 +2,7 @@ from django.db import models
 
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen
+from signage.scopes import FleetOwned
 
 
 class ProvisionStatus(models.TextChoices):
@@ -12,7 +13,7 @@ class ProvisionStatus(models.TextChoices):
 PENDING = models.Q(applied_at__isnull=True)
 
 
-class Provision(models.Model):
+class Provision(FleetOwned):
     """A player known before it is switched on (reference 004 "Provision recipe"): when a player registers
     with this serial number and the fleet allows provisioning by serial number, it is paired with `screen`
     and given the rest (name, barcode, sticker, tags, policies). Applied once: `device` and `applied_at` then

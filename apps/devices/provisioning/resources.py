@@ -78,7 +78,7 @@ class ProvisionResource(resources.ModelResource):
         screen, serial = self._screen(row), normalize_serial(row.get("serial_number"))
         if screen is None or not serial:
             return None
-        return Provision.objects.filter(fleet_id=screen.fleet_id, serial_number=serial).first()
+        return Provision.objects.of_fleet(screen.fleet_id).filter(serial_number=serial).first()
 
     def import_instance(self, instance, row, **kwargs):
         errors: dict = {}
@@ -104,13 +104,14 @@ class ProvisionResource(resources.ModelResource):
 
     @staticmethod
     def _related(model, fleet_id: int, cell):
-        """The fleet's objects named by the ids in `cell` (None: the column is absent, nothing changes)."""
+        """The fleet's objects named by the ids in `cell` (None: the column is absent, nothing changes); the
+        fleet is the row's screen's, one of the importing user's."""
         if cell is None:
             return None
         texts = [text for text in SEPARATORS.split(str(cell)) if text]
         if not all(ID.match(text) for text in texts):
             raise ValueError("Expected ids (whole numbers) separated by commas.")
-        found = {obj.pk: obj for obj in model.objects.filter(fleet_id=fleet_id, pk__in=[int(t) for t in texts])}
+        found = {obj.pk: obj for obj in model.objects.of_fleet(fleet_id).filter(pk__in=[int(t) for t in texts])}
         missing = [text for text in texts if int(text) not in found]
         if missing:
             raise ValueError(f"No {model._meta.verbose_name} with the id {missing[0]} in the screen's fleet.")

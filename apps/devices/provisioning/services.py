@@ -28,7 +28,7 @@ def _clean(provision: Provision) -> None:
     if provision.screen.fleet_id != provision.fleet_id:
         raise field_error("screen", "This screen belongs to another fleet.")
     provision.full_clean(exclude=["fleet", "screen", "device"], validate_unique=False)
-    duplicate = Provision.objects.filter(fleet_id=provision.fleet_id, serial_number=provision.serial_number)
+    duplicate = Provision.objects.of_fleet(provision.fleet_id).filter(serial_number=provision.serial_number)
     if duplicate.exclude(pk=provision.pk).exists():
         raise field_error("serial_number", "This fleet already provisions this serial number.", "unique")
 
@@ -60,7 +60,7 @@ def provision_create(*, fleet: Fleet, values: dict) -> Provision:
 @transaction.atomic
 def provision_update(*, provision: Provision, values: dict) -> Provision:
     """Change a pending provision; an applied one is history (change its player instead)."""
-    provision = Provision.objects.select_for_update().get(pk=provision.pk)
+    provision = Provision.objects.of_fleet(provision.fleet_id).select_for_update().get(pk=provision.pk)
     if provision.applied_at is not None:
         raise ValidationError(
             {NON_FIELD_ERRORS: ValidationError("This provision was applied: change its player instead.", "applied")}
@@ -78,8 +78,10 @@ def provision_claim(*, device: Device) -> Provision | None:
     serial = normalize_serial(device.serial_number)
     if device.paired or not serial:
         return None
+    # A new player belongs to no fleet yet: its serial number is looked up in every fleet that allows it.
+    provisions = Provision.objects.unscoped("a registering player's serial number, in the fleets allowing it")
     candidates = list(
-        Provision.objects.select_for_update(of=("self",))
+        provisions.select_for_update(of=("self",))
         .select_related("screen", "fleet")
         .filter(serial_number=serial, applied_at__isnull=True, fleet__provisioning_by_serial=True)
         .order_by("pk")[:2]

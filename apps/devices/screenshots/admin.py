@@ -20,7 +20,7 @@ def screenshot_strip(shots, *, zone: str, show_device: bool, hint: str = "") -> 
 
 
 def device_screenshots(device) -> str:
-    shots = Screenshot.objects.filter(device=device, fleet_id=device.fleet_id).select_related("device")[:SHOWN]
+    shots = Screenshot.objects.of_fleet(device.fleet_id).filter(device=device).select_related("device")[:SHOWN]
     hint = "Send it the command “Screenshot” (action of the player list)." if device.paired else ""
     return screenshot_strip(list(shots), zone=_zone(device.fleet), show_device=False, hint=hint)
 
@@ -41,7 +41,7 @@ class ScreenWithScreenshotsAdmin(ScreenWithLoopAdmin):
 
     @admin.display(description="Screenshots")
     def players_screenshots(self, screen):
-        shots = Screenshot.objects.filter(screen=screen, fleet_id=screen.fleet_id).select_related("device")[:SHOWN]
+        shots = Screenshot.objects.of_fleet(screen.fleet_id).filter(screen=screen).select_related("device")[:SHOWN]
         return screenshot_strip(list(shots), zone=screen.timezone or _zone(screen.fleet), show_device=True)
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen
+from signage.scopes import FleetOwned
 
 
 def _folder(shot: "Screenshot") -> str:
@@ -21,7 +22,7 @@ def thumbnail_path(shot: "Screenshot", filename: str) -> str:
     return _folder(shot) + "-thumb.jpg"
 
 
-class Screenshot(models.Model):
+class Screenshot(FleetOwned):
     """What a player's screen showed at `taken_at`, as the player sent it (checked by Pillow), with a
     JPEG thumbnail. It belongs to the fleet the player was in when it was taken, and records the screen."""
 

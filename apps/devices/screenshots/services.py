@@ -73,11 +73,11 @@ def screenshot_store(*, device: Device, data: bytes, command: DeviceCommand | No
     if device.fleet_id is None or device.screen_id is None:
         raise field_error(field, "This device is not paired with a screen.", "not_paired")
     if command is not None:
-        command = DeviceCommand.objects.select_for_update().filter(pk=command.pk, device=device).first()
+        command = device.commands.select_for_update().filter(pk=command.pk).first()
         if command is None or command.type != CommandType.SCREENSHOT:
             raise field_error("command", "Not a screenshot command of this device.")
         if not command.pending:
-            existing = Screenshot.objects.filter(command=command).first()
+            existing = Screenshot.objects.of_fleet(device.fleet_id).filter(command=command).first()
             if existing is not None:
                 return existing
             raise field_error("command", "This command is already answered.")
@@ -98,18 +98,17 @@ def screenshot_store(*, device: Device, data: bytes, command: DeviceCommand | No
         DeviceCommand.objects.filter(pk=command.pk).update(
             succeeded_at=now, delivered_at=command.delivered_at or now, result=screenshot_result(shot)
         )
-    screenshots_trim(device_id=device.pk, keep=device.fleet.screenshots_kept)
+    screenshots_trim(device=device, keep=device.fleet.screenshots_kept)
     return shot
 
 
-def screenshots_trim(*, device_id: int, keep: int) -> int:
-    """Delete a player's screenshots beyond its `keep` newest (files after commit). Two queries."""
-    old = list(
-        Screenshot.objects.filter(device_id=device_id).order_by("-taken_at", "-id").values_list("pk", flat=True)[keep:]
-    )
+def screenshots_trim(*, device: Device, keep: int) -> int:
+    """Delete a player's screenshots beyond its `keep` newest, those of fleets it was in before included
+    (files after commit). Two queries."""
+    old = list(device.screenshots.order_by("-taken_at", "-id").values_list("pk", flat=True)[keep:])
     if not old:
         return 0
-    return screenshots_delete(Screenshot.objects.filter(pk__in=old))
+    return screenshots_delete(device.screenshots.filter(pk__in=old))
 
 
 def screenshots_delete(queryset) -> int:
