@@ -254,3 +254,46 @@ def test_the_console_shows_screenshots_on_the_player_and_screen_pages(paired, fl
         assert page.status_code == 200
         assert shot.thumbnail.url in page.content.decode() and shot.image.url in page.content.decode()
     assert "screenshots" in screen_page.content.decode().lower()
+
+
+def test_uploads_past_the_real_limits_are_a_4xx_before_decoding(paired, settings):
+    """At the shipped limits (no setting changed): a file one byte past SCREENSHOT_MAX_BYTES is a 400, a data
+    URL in a JSON body past DATA_UPLOAD_MAX_MEMORY_SIZE a 413; nothing is stored."""
+    client = paired()
+    limit = settings.SIGNAGE_SCREENSHOT_MAX_BYTES
+    response = upload(client, b"\xff" * (limit + 1))
+    assert response.status_code == 400 and response.json()["image"][0]["code"] == "too_large"
+    command = DeviceCommand.objects.create(device=Device.objects.get(), type=CommandType.SCREENSHOT, payload={})
+    body = {"status": "succeeded", "result": {"image": data_url(b"\xff" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))}}
+    huge = client.post(f"/api/device/commands/{command.pk}/result", body, format="json")
+    assert huge.status_code == 413 and huge.json()["code"] == "request_too_large", huge.content[:200]
+    assert not Screenshot.objects.exists() and stored(settings) == []
+    command.refresh_from_db()
+    assert command.pending
+
+
+def test_another_fleets_console_sees_no_screenshot(paired, fleet, other_fleet, make_member, client, make_screen):
+    """Another fleet's staff: the player's and screen's pages are a 404. A player moved to that fleet shows
+    there only what it took there (its earlier screenshots stay its first fleet's)."""
+    from django.urls import reverse
+
+    shooter = paired()
+    device = Device.objects.get()
+    upload(shooter, jpeg())
+    first_screen = device.screen
+    old = Screenshot.objects.get()
+    client.force_login(make_member(other_fleet, Role.ADMIN, is_staff=True))
+    assert client.get(reverse("admin:devices_device_change", args=[device.pk])).status_code == 404
+    assert client.get(reverse("admin:screens_screen_change", args=[first_screen.pk])).status_code == 404
+
+    elsewhere = make_screen(other_fleet, "Elsewhere")
+    Device.objects.filter(pk=device.pk).update(fleet=other_fleet, screen=elsewhere)
+    upload(shooter, jpeg(color=(200, 0, 0)))
+    new = Screenshot.objects.exclude(pk=old.pk).get()
+    assert (new.fleet_id, new.screen_id) == (other_fleet.pk, elsewhere.pk)
+    page = client.get(reverse("admin:devices_device_change", args=[device.pk])).content.decode()
+    assert new.thumbnail.url in page and old.thumbnail.url not in page
+    mine = make_member(fleet, Role.ADMIN, is_staff=True)
+    client.force_login(mine)
+    screen_page = client.get(reverse("admin:screens_screen_change", args=[first_screen.pk])).content.decode()
+    assert old.thumbnail.url in screen_page and new.thumbnail.url not in screen_page
