@@ -378,6 +378,12 @@ def test_the_console_keeps_provisions_in_their_fleet(client, make_member, fleet,
         response = client.post(reverse("admin:devices_provision_add"), {**form, **bad})
         assert response.status_code == 200 and response.context["adminform"].form.errors, bad
     assert list(Provision.objects.values_list("serial_number", flat=True)) == ["SN-THEIRS"]
+    # The form's screen picker (autocomplete) offers the user's fleet's screens only.
+    picked = client.get("/admin/autocomplete/", {"app_label": "devices", "model_name": "provision",
+                                                 "field_name": "screen", "term": ""})  # fmt: skip
+    assert picked.status_code == 200
+    offered = {item["id"] for item in picked.json()["results"]}
+    assert str(screen.pk) in offered and str(foreign_screen.pk) not in offered
 
 
 def test_a_csv_naming_another_fleets_policy_imports_nothing(console, fleet, other_fleet, make_screen):
