@@ -1,6 +1,7 @@
 """Notifications that reach people: a real SMTP server (aiosmtpd) and a real HTTP server (pytest-httpserver)."""
 
 import json
+import socket
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -16,7 +17,12 @@ from apps.devices.models import Device
 
 from .conftest import HOST
 
-SMTP_PORT = 8601
+
+def _free_port() -> int:
+    """A port nobody listens on now (a fixed one was once held by another server of the machine)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Inbox:
@@ -37,10 +43,11 @@ class Inbox:
 @pytest.fixture
 def smtp(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", SMTP_PORT, 5
+    port = _free_port()
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
     settings.DEFAULT_FROM_EMAIL = "alerts@signage.test"
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox
     controller.stop()
