@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/device/register/", protocol.RegisterView.as_view(), name="device-register"),
     path("api/device/heartbeat/", protocol.HeartbeatView.as_view(), name="device-heartbeat"),
     path("api/device/playlist/", protocol.PlaylistView.as_view(), name="device-playlist"),
+    path("api/device/settings/", protocol.SettingsView.as_view(), name="device-settings"),
     path(
         "api/device/content/<str:content_id>/download/",
         protocol.ContentDownloadView.as_view(),

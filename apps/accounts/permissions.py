@@ -64,6 +64,10 @@ RULES: dict[str, dict[str, frozenset[str]]] = {
         "policy_unassign": PLAYERS,
         "effective_settings": EVERYONE,
         "screenshots": EVERYONE,
+        "policy_status": EVERYONE,
+        "power_schedule": EVERYONE,
+        "power_schedule_set": PLAYERS,
+        "power_schedule_from_opening_hours": PLAYERS,
     },
     "devices.screenshot": {VIEW: EVERYONE},  # shown on the device and screen pages
     # Tags sort players: whoever drives players shapes them. Policies set what players do: fleet admins

@@ -9,10 +9,11 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerFie
 from django.db.models.functions import Coalesce, NullIf
 
 from apps.devices.models import Device, DeviceCommand, on_screens_of
+from apps.devices.policies.status import VIOLATION_ITEMS, devices_in_violation
 from apps.screens.hours import is_open
 
 from .models import AlertRule
-from .rules import parse_version, semver_matches
+from .rules import POLICY_VIOLATION_CONDITIONS, parse_version, semver_matches
 
 LOOKUPS = {">": "gt", "<": "lt", ">=": "gte", "<=": "lte", "=": "exact"}
 COLUMNS = {"VOLUME": "volume", "BRIGHTNESS": "brightness", "TEMPERATURE": "temperature"}
@@ -100,6 +101,10 @@ def matching_devices(rule: AlertRule, devices: QuerySet[Device], now: datetime) 
             condition &= compare(alias, operator, occurrences)
         elif name == "REMOTE_CONTROL":
             condition &= Q(is_locked=value)
+        elif name in POLICY_VIOLATION_CONDITIONS:
+            kind = name.removeprefix("POLICY_VIOLATION").removeprefix("_")
+            violating = devices_in_violation(devices, [kind] if kind else VIOLATION_ITEMS)
+            condition &= Q(pk__in=violating) if value else ~Q(pk__in=violating)
     return devices.filter(condition)
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
 from apps.accounts.models import Fleet, Role
+from apps.devices.policies.status import VIOLATION_ITEMS
 from signage.bounds import is_ascii_digits
 
 from .models import AlertType
@@ -26,7 +27,9 @@ SEMVER_OPERATORS = (">", "<", "<=", ">=", "=", "==", "!=")
 PERCENTAGE_CONDITIONS = ("STORAGE_STATUS", "VOLUME", "BRIGHTNESS")
 NUMERIC_CONDITIONS = ("TEMPERATURE",)
 OCCURRENCE_CONDITIONS = ("FAILED_ACTIONS", "SCREENSHOT")
-BOOLEAN_CONDITIONS = ("REMOTE_CONTROL", "SCREEN_OPEN")
+# A device in violation of its policies (apps/devices/policies/status.py): of any judged item, or of one.
+POLICY_VIOLATION_CONDITIONS = ("POLICY_VIOLATION", *(f"POLICY_VIOLATION_{kind}" for kind in VIOLATION_ITEMS))
+BOOLEAN_CONDITIONS = ("REMOTE_CONTROL", "SCREEN_OPEN", *POLICY_VIOLATION_CONDITIONS)
 DEVICE_CONDITIONS = (
     "ALIVE_AT", *PERCENTAGE_CONDITIONS, *NUMERIC_CONDITIONS, "APPLICATION_VERSION", *OCCURRENCE_CONDITIONS,
     *BOOLEAN_CONDITIONS,

@@ -66,7 +66,7 @@ HEARTBEAT = (
     COUNT
     + """
 local r = redis.call('HMGET', KEYS[1], 'id', 'uuid', 'screen', 'online', 'pending', 'locked', 'pin', 'etag',
-                     'interval')
+                     'interval', 'settings', 'fetched')
 if not r[1] then return '0' end
 if r[4] ~= '1' or r[5] ~= '0' or (ARGV[1] ~= '' and ARGV[1] ~= r[2]) then return '1' end
 local summary = ''
@@ -80,7 +80,7 @@ redis.call('HSET', KEYS[2], r[1], ARGV[2])
 for i = 11, #ARGV, 2 do
   redis.call('HSET', KEYS[3], r[1] .. ':' .. ARGV[i], ARGV[i + 1])
 end
-return table.concat({3, h, d, r[3], r[6], r[7], r[8], r[9], summary}, '\\n')
+return table.concat({3, h, d, r[3], r[6], r[7], r[8], r[9], r[10] or '', r[11] or '', summary}, '\\n')
 """
 )
 
@@ -142,6 +142,8 @@ def _record(device, overrides: dict) -> list[str]:
         "pin": device.lock_pin or "",
         "etag": overrides.get("etag", device.playlist_etag) or "",
         "interval": heartbeat_interval(device),
+        "settings": device.settings_version,
+        "fetched": device.settings_fetched,
     }
     return [str(item) for pair in values.items() for item in pair]
 
@@ -324,8 +326,8 @@ def _telemetry(request) -> tuple[str, list[str]] | None:
     return uuid, pairs
 
 
-def _reply(text: bytes) -> list[str]:
-    return text.decode().split("\n", 8)
+def _reply(text: bytes, parts: int = 9) -> list[str]:
+    return text.decode().split("\n", parts - 1)
 
 
 def _headers(state: WindowState) -> dict:
@@ -355,14 +357,15 @@ def heartbeat(request):
             HEARTBEAT,
             keys=keys[:3],
             args=[uuid, f"{now:.3f}", keys[3], *limits, *pairs],
-        )
+        ),
+        parts=11,
     )
     if reply[0] < "2":
         return None
     state = _windows(resets, reply[1:3])
     if reply[0] == "2":
         return _throttled(state, now)
-    _, _, _, screen, locked, pin, fetched, interval, summary = reply
+    _, _, _, screen, locked, pin, fetched, interval, settings_version, settings_fetched, summary = reply
     current, alerts = None, "[]"
     if screen:
         current, _, alerts = summary.split(" ", 2)
@@ -371,7 +374,9 @@ def heartbeat(request):
         f'"has_update": {"true" if current is not None and current != fetched else "false"}, '
         f'"is_locked": {"true" if locked == "1" else "false"}, "lock_pin": {json.dumps(pin or None)}, '
         f'"has_pending_commands": false, "pending_commands": [], "emergency_alerts": {alerts}, '
-        f'"app_update": null, "next_heartbeat_in": {int(interval)}}}'
+        f'"app_update": null, "next_heartbeat_in": {int(interval)}, '
+        f'"settings_version": {json.dumps(settings_version)}, '
+        f'"has_new_settings": {"true" if settings_version != settings_fetched else "false"}}}'
     )
     content = body.encode()
     headers = {**_headers(state), "Content-Length": str(len(content))}

@@ -70,6 +70,14 @@ class Device(FleetOwned):
     playlist_etag = models.CharField(max_length=64, blank=True, help_text="The playlist version it last fetched")
     content_ids = models.JSONField(default=list, blank=True, help_text="Media it was told to keep")
 
+    # Its own power schedule (reference 004 6.6, 6.7), as policy items' values; a policy's item wins.
+    power_actions_schedule = models.JSONField(default=list, blank=True)
+    timers = models.JSONField(default=list, blank=True)
+    # Versions of its settings (policies, screen, own schedule; see policies/delivery.py): the current
+    # one, and the one it last fetched. They differ: the heartbeat says `has_new_settings`.
+    settings_version = models.CharField(max_length=16, blank=True, editable=False)
+    settings_fetched = models.CharField(max_length=16, blank=True, editable=False)
+
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 

@@ -21,6 +21,7 @@ from signage.scopes import unscoped
 from . import lean, services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
 from .models import Device
+from .policies.delivery import device_settings_fetched
 from .screenshots.services import screenshot_store
 
 MAX_INT, MAX_BIGINT = 2**31 - 1, 2**63 - 1  # the columns' own limits
@@ -124,6 +125,8 @@ class HeartbeatView(DeviceView):
                 "status": serializers.CharField(),
                 "has_update": serializers.BooleanField(),
                 "next_heartbeat_in": serializers.IntegerField(),
+                "settings_version": serializers.CharField(),
+                "has_new_settings": serializers.BooleanField(help_text="Fetch GET /api/device/settings"),
             },
         ),
     )
@@ -214,6 +217,29 @@ class PlaylistView(DeviceView):
         response = Response(payload)
         response["ETag"] = f'"{etag}"'
         return response
+
+
+class SettingsView(DeviceView):
+    """The player's settings (its policies merged by priority, its own power schedule, its screen's
+    orientation, resolution and time zone), their `version`, where each came from, and the scheduled power
+    actions of the next 48 h as UTC instants. Fetch it when the heartbeat says `has_new_settings`."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            name="DeviceSettings",
+            fields={
+                "version": serializers.CharField(),
+                "settings": serializers.DictField(),
+                "sources": serializers.DictField(),
+                "upcoming_power_actions": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
+    def get(self, request):
+        device = request.auth
+        answer = device_settings_fetched(device=device)
+        lean.remember(device)
+        return Response(answer)
 
 
 class CommandResultView(DeviceView):

@@ -33,6 +33,7 @@ from .models import (
     token_hash,
 )
 from .playlist import current_state
+from .policies.services import devices_settings_changed
 from .provisioning.services import provision_applied, provision_claim
 from .screenshots.services import decode_data_url, screenshot_store
 from .telemetry import TelemetryReport, telemetry_record
@@ -121,6 +122,7 @@ def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str 
     device.barcode, device.sticker = barcode or device.barcode, sticker or device.sticker
     device.pairing_code, device.pairing_expires_at, device.paired_at = None, None, timezone.now()
     device.save()
+    devices_settings_changed(device_ids=[device.pk])  # its screen's orientation, resolution, time zone
     return device
 
 
@@ -131,6 +133,8 @@ def device_update(*, device: Device, values: dict) -> Device:
     for field, value in values.items():
         setattr(device, field, value)
     device.save()
+    if "screen" in values:
+        devices_settings_changed(device_ids=[device.pk])
     return device
 
 
@@ -172,6 +176,8 @@ def device_heartbeat(*, device: Device, telemetry: dict, results: list[dict]) ->
         "emergency_alerts": state["emergency_alerts"] if state else [],
         "app_update": None,
         "next_heartbeat_in": heartbeat_interval(device),
+        "settings_version": device.settings_version,
+        "has_new_settings": device.settings_version != device.settings_fetched,
     }
 
 

@@ -4,7 +4,9 @@ from celery import shared_task
 from django.conf import settings
 
 from .bulk.services import bulk_operation_step, bulk_operations_due
+from .models import Device
 from .playlist import playlists_rebuild
+from .policies.delivery import devices_settings_refresh
 from .screenshots.services import screenshots_request_due
 from .services import devices_flush_heartbeats, devices_mark_offline
 
@@ -55,3 +57,10 @@ def request_periodic_screenshots() -> int:
     """Periodic (beat, every minute): screenshot commands for the online players of fleets with a
     `screenshot_interval`, once per interval each."""
     return screenshots_request_due()
+
+
+@shared_task
+def refresh_screen_settings(screen_ids: list[str]) -> int:
+    """After screens changed (orientation, rotation, type, time zone...): their players' settings versions."""
+    device_ids = list(Device.objects.filter(screen_id__in=screen_ids).values_list("pk", flat=True))
+    return devices_settings_refresh(device_ids=device_ids) if device_ids else 0

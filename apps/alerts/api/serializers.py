@@ -22,7 +22,8 @@ class AlertRuleSerializer(FleetOwnedSerializer):
         help_text='All must hold: {"ALIVE_AT": [">", ms], "STORAGE_STATUS": ["<", 10], "VOLUME": [op, %], '
         '"BRIGHTNESS": [op, %], "TEMPERATURE": [op, °C], "APPLICATION_VERSION": ["<", "2.0.0"], '
         '"FAILED_ACTIONS": [op, occurrences, ms], "SCREENSHOT": [op, occurrences, ms], "REMOTE_CONTROL": true, '
-        '"SCREEN_OPEN": true}',
+        '"SCREEN_OPEN": true, "POLICY_VIOLATION": true, "POLICY_VIOLATION_VOLUME" (_BRIGHTNESS, '
+        "_APPLICATION_VERSION, _TEMPERATURE): true}",
     )
     threshold = serializers.JSONField(required=False, help_text='{"type": "percentage", "percentage": 0-99}')
     periodicity = serializers.JSONField(

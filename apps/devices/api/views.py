@@ -16,15 +16,19 @@ from .. import services
 from ..filters import DeviceFilter
 from ..models import Device, TelemetryType
 from ..pairing import PairingThrottled, pair_with_code
+from ..policies import delivery
 from ..policies import services as policy_services
 from ..policies.api import (
     DevicePolicyAssignSerializer,
     DevicePolicySerializer,
     DeviceTagAssignSerializer,
     EffectiveSettingsSerializer,
+    PolicyStatusSerializer,
+    PowerScheduleSerializer,
     TagSerializer,
 )
 from ..policies.models import Tag
+from ..policies.status import STATUS_FIELDS, devices_policy_status
 from ..screenshots.models import Screenshot
 from ..telemetry import command_counts, telemetry_latest
 from .serializers import (
@@ -245,3 +249,52 @@ class DeviceViewSet(
         device = self.get_object()
         effective = policy_services.effective_settings(device_ids=[device.pk])[device.pk]
         return Response({"device": device.pk, "settings": effective})
+
+    @extend_schema(responses={200: PolicyStatusSerializer})
+    @action(detail=True, methods=["get"])
+    def policy_status(self, request, pk=None):
+        """Per item of the player's effective policy: desired, reported (telemetry, or the settings it
+        fetched), `state` (ok, violation, unknown, applied, pending) and `in_violation`."""
+        device = self.get_object()
+        loaded = Device.objects.only(*STATUS_FIELDS).get(pk=device.pk)
+        return Response({"device": device.pk, "items": devices_policy_status([loaded])[device.pk]})
+
+    def _power_schedule(self, device):
+        _, settings, sources, _ = delivery.devices_settings([device.pk])[device.pk]
+        zone = (settings["datetime"] or {}).get("timezone") or "UTC"
+        return Response(
+            {
+                "power_actions_schedule": device.power_actions_schedule,
+                "timers": device.timers,
+                "effective": {name: settings[name] for name in delivery.POWER_FIELDS},
+                "sources": {name: sources.get(name) for name in delivery.POWER_FIELDS},
+                "timezone": zone,
+                "upcoming_power_actions": delivery.power_actions_upcoming(
+                    schedule=settings["power_actions_schedule"] or [], zone=zone
+                ),
+            }
+        )
+
+    @extend_schema(responses={200: PowerScheduleSerializer})
+    @action(detail=True, methods=["get"])
+    def power_schedule(self, request, pk=None):
+        """The player's own scheduled power actions and timers (reference 004 6.6, 6.7), what is in
+        effect (a policy's items win), in which time zone, and the actions due in the next 48 h (UTC)."""
+        return self._power_schedule(self.get_object())
+
+    @extend_schema(request=PowerScheduleSerializer, responses={200: PowerScheduleSerializer})
+    @power_schedule.mapping.post
+    def power_schedule_set(self, request, pk=None):
+        """Replace the player's own `power_actions_schedule` and/or `timers` (those given)."""
+        device = self.get_object()
+        incoming = PowerScheduleSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        delivery.device_power_schedule_set(device=device, values=dict(incoming.validated_data))
+        return self._power_schedule(device)
+
+    @extend_schema(request=None, responses={200: PowerScheduleSerializer})
+    @action(detail=True, methods=["post"], url_path="power_schedule/from_opening_hours")
+    def power_schedule_from_opening_hours(self, request, pk=None):
+        """Display on when the screen opens, off when it closes, from its opening hours (other actions stay)."""
+        device = delivery.device_power_schedule_from_opening_hours(device=self.get_object())
+        return self._power_schedule(device)

@@ -178,3 +178,32 @@ class EffectiveSettingsSerializer(serializers.Serializer):
     settings = serializers.DictField(
         child=EffectiveItemSerializer(), help_text="Per item type, the winning value of the active policies"
     )
+
+
+class PolicyItemStatusSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    policy = serializers.IntegerField()
+    priority = serializers.IntegerField()
+    desired = serializers.JSONField()
+    reported = serializers.JSONField(allow_null=True)
+    state = serializers.ChoiceField(choices=["ok", "violation", "unknown", "applied", "pending"])
+    in_violation = serializers.BooleanField()
+
+
+class PolicyStatusSerializer(serializers.Serializer):
+    device = serializers.IntegerField()
+    items = PolicyItemStatusSerializer(many=True)
+
+
+class PowerScheduleSerializer(serializers.Serializer):
+    power_actions_schedule = serializers.JSONField(
+        required=False, help_text="`[{power_action, weekdays: [MONDAY..SUNDAY], time: HH:MM:SS}]`, at most 50"
+    )
+    timers = serializers.JSONField(
+        required=False,
+        help_text="`[{type: TIMER_1..7, time_on, time_off: HH:MM:SS|null, weekdays: [mon..sun], volume?, level}]`",
+    )
+    effective = serializers.DictField(read_only=True)
+    sources = serializers.DictField(read_only=True)
+    timezone = serializers.CharField(read_only=True)
+    upcoming_power_actions = serializers.ListField(child=serializers.DictField(), read_only=True)

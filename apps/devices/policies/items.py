@@ -132,6 +132,14 @@ def _resolution(value: Any) -> dict:
     return cleaned
 
 
+def parse_version_loose(text: str) -> semver.Version | str:
+    """A version as semver when it is one ("2.1" is 2.1.0, a leading "v" is ignored), else the text."""
+    try:
+        return semver.Version.parse(str(text).strip().removeprefix("v"), optional_minor_and_patch=True)
+    except ValueError:
+        return str(text).strip()
+
+
 def _version(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 50:
         raise ItemError("must be a semantic version like 2.4.0.")

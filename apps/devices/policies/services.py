@@ -227,4 +227,9 @@ def policies_changed(*, policy_ids: list[int]) -> None:
 
 
 def devices_settings_changed(*, device_ids: list[int]) -> None:
-    """Hook for telling players their effective settings changed (filled in by the delivery slice)."""
+    """What these players' settings depend on changed: recompute their settings versions (the changed ones
+    learn it at their next heartbeat). Call it after any such change made outside these services."""
+    from .delivery import devices_settings_refresh  # delivery builds on this module
+
+    if device_ids:
+        devices_settings_refresh(device_ids=device_ids)
