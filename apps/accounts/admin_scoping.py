@@ -280,6 +280,20 @@ class ServiceAdminMixin(FleetScopedAdminMixin):
             return HttpResponseRedirect(request.get_full_path())
 
 
+class EachActionMixin:
+    """Admin actions that apply a service to each selected object the user may change, then say how many."""
+
+    action_noun = "object"
+
+    def _each(self, request, queryset, change, done: str):
+        count = 0
+        for obj in queryset:
+            if self.has_change_permission(request, obj):
+                change(obj)
+                count += 1
+        self.message_user(request, f"{count} {self.action_noun}(s) {done}.", messages.SUCCESS)
+
+
 # --- history ---------------------------------------------------------------------------------------------
 
 

@@ -1,10 +1,11 @@
 from datetime import timedelta
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.accounts.admin_scoping import (
+    EachActionMixin,
     FleetScopedAdminMixin,
     RelatedOnlyFieldListFilter,
     ServiceAdminMixin,
@@ -13,20 +14,6 @@ from apps.accounts.admin_scoping import (
 
 from . import services
 from .models import Alert, AlertDevice, AlertNotification, AlertRule
-
-
-class EachActionMixin:
-    """Admin actions that apply a service to each selected object the user may change, then say how many."""
-
-    action_noun = "object"
-
-    def _each(self, request, queryset, change, done: str):
-        count = 0
-        for obj in queryset:
-            if self.has_change_permission(request, obj):
-                change(obj)
-                count += 1
-        self.message_user(request, f"{count} {self.action_noun}(s) {done}.", messages.SUCCESS)
 
 
 @admin.register(AlertRule)

@@ -16,8 +16,10 @@ from apps.accounts.admin_scoping import (
 
 from .bulk.admin import BulkOperationAdmin
 from .bulk.models import BulkOperation
-from .models import CommandType, Device, DeviceCommand
+from .models import CommandType, Device, DeviceCommand, DevicePolicy
 from .pairing import PairingThrottled, pair_with_code
+from .policies.admin import DevicePolicyInline, DeviceTagInline
+from .policies.services import devices_settings_changed
 from .provisioning.admin import ProvisionAdmin  # noqa: F401  (registers it)
 from .screenshots.admin import device_screenshots
 from .services import command_create, device_update
@@ -73,12 +75,17 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
                        "current_content", "last_seen_at", "online", "created", "modified",
                        "screenshots"]  # fmt: skip
     exclude = ["token_hash", "content_ids", "playlist_etag", "has_pending_commands", "license_key", "lock_pin",
-               "is_locked", "pairing_code"]  # fmt: skip
-    inlines = [CommandInline]
+               "is_locked", "pairing_code", "settings_version", "settings_fetched"]  # fmt: skip
+    inlines = [DeviceTagInline, DevicePolicyInline, CommandInline]
     actions = ["send_command"]
 
     def has_add_permission(self, request):
         return False  # players register themselves (device protocol)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is DevicePolicy and formset.has_changed():
+            devices_settings_changed(device_ids=[form.instance.pk])  # what the player must set changed
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)

@@ -9,7 +9,7 @@ from apps.accounts.models import Membership
 
 def objects_of(fleet, make_screen, make_media, make_place) -> dict:
     from apps.ads.models import Ad, Broadcast, BroadcastScreen, QuotaOverflow
-    from apps.devices.models import Device, Provision, token_hash
+    from apps.devices.models import Device, Policy, Provision, Tag, token_hash
     from apps.screens.models import ScreenGroup, ScreenType
 
     screen = make_screen(fleet, f"Screen of {fleet.name}")
@@ -34,4 +34,6 @@ def objects_of(fleet, make_screen, make_media, make_place) -> dict:
             uuid=f"box-{fleet.pk}", token_hash=token_hash(secrets.token_hex(8)), fleet=fleet, screen=screen
         ),
         "devices.provision": Provision.objects.create(fleet=fleet, serial_number=f"SN-{fleet.pk}", screen=screen),
+        "devices.tag": Tag.objects.create(fleet=fleet, name=f"Tag of {fleet.name}"),
+        "devices.policy": Policy.objects.create(fleet=fleet, name=f"Policy of {fleet.name}"),
     }

@@ -40,6 +40,15 @@ def add_rows(resource, fleet, count, make_screen, make_media, make_place, start)
         elif resource == "devices.provision":
             device = DeviceFactory(screen=make_screen(fleet, f"Screen {index}"))
             Provision.objects.create(fleet=fleet, serial_number=f"SN-{index}", screen=device.screen, device=device)
+        elif resource in ("devices.tag", "devices.policy"):
+            from apps.devices.policies import services
+
+            device = DeviceFactory(screen=make_screen(fleet, f"Screen {index}"))
+            tag = services.tag_create(fleet=fleet, values={"name": f"Tag {index}"})
+            services.tag_assign(tag=tag, devices=[device])
+            policy = services.policy_create(fleet=fleet, values={"name": f"P {index}", "items": [
+                {"type": "VOLUME", "value": index}]})  # fmt: skip
+            services.policy_assign(policy=policy, devices=[device])
         elif resource == "screens.screen":
             make_screen(fleet, f"Screen {index}", place=make_place(f"Town {index}", street_number=str(index)))
 
@@ -47,7 +56,7 @@ def add_rows(resource, fleet, count, make_screen, make_media, make_place, start)
 @pytest.mark.parametrize(
     "resource", ["places.place", "screens.screen", "media.media", "ads.ad", "ads.broadcast", "ads.quotaoverflow",
                  "devices.device", "devices.bulkoperation",
-                 "devices.provision"],
+                 "devices.provision", "devices.tag", "devices.policy"],
 )  # fmt: skip
 def test_changelist_queries_do_not_grow_with_rows(resource, console_for, fleet, make_screen, make_media, make_place):
     fleet.advertiser_types.add(1)

@@ -26,6 +26,8 @@ CONSOLE_MODELS = [
     "ads.quotaoverflow",
     "devices.device",
     "devices.provision",
+    "devices.tag",
+    "devices.policy",
 ]
 NO_ADD_FORM = {"devices.device", "ads.quotaoverflow"}  # players register themselves; overflows are found
 

@@ -110,7 +110,14 @@ def test_filters(api, fleet, screen, make_screen, make_place, make_device):
     assert names(api.get(f"{HOST}/devices/?has_policy=false")) == ["a", "c"]
     assert names(api.get(f"{HOST}/devices/?place={place.pk}")) == ["c", "d"]
     assert names(api.get(f"{HOST}/devices/?screen_group={group.pk}&tags={outdoor.pk}")) == ["c", "d"]
-    for bad in ("tags=x", "tags=,", "tags=99999999999999999999", "has_policy=maybe", "tags=" + ",".join(["1"] * 101)):
+    for bad in (
+        "tags=x",
+        "tags=,",
+        "tags=%C2%B2",
+        "tags=99999999999999999999",
+        "has_policy=maybe",
+        "tags=" + ",".join(["1"] * 101),
+    ):
         assert api.get(f"{HOST}/devices/?{bad}").status_code == 400, bad
 
 

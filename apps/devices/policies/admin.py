@@ -1,0 +1,167 @@
+"""Console pages of tags and policies, and the tags and policies on a player's page (writes go through
+the services, so players hear of their new settings)."""
+
+from django import forms
+from django.contrib import admin
+from unfold.admin import ModelAdmin, TabularInline
+
+from apps.accounts import permissions
+from apps.accounts.admin_scoping import EachActionMixin, FleetScopedAdminMixin, ServiceAdminMixin, form_values
+
+from . import services
+from .models import DevicePolicy, DeviceTag, Policy, Tag
+
+
+@admin.register(Tag)
+class TagAdmin(ServiceAdminMixin, ModelAdmin):
+    list_display = ["name", "parent", "fleet", "color", "players"]
+    list_filter = [("fleet", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name"]
+    list_select_related = ["fleet", "parent"]
+    fields = ["fleet", "name", "color", "parent"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["fleet"] if obj is not None else []
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(player_count=Count("device_tags"))
+
+    @admin.display(description="Players", ordering="player_count")
+    def players(self, tag):
+        return tag.player_count
+
+    def service_save(self, request, obj, form, change):
+        if not change:
+            values = form_values(form, changed_only=False, exclude=["fleet"])
+            return self.call_service(services.tag_create, fleet=form.cleaned_data["fleet"], values=values)
+        current = Tag.objects.select_related("fleet").get(pk=obj.pk)
+        values = form_values(form, changed_only=True, exclude=["fleet"])
+        return self.call_service(services.tag_update, tag=current, values=values)
+
+
+@admin.register(Policy)
+class PolicyAdmin(EachActionMixin, ServiceAdminMixin, ModelAdmin):
+    action_noun = "policy"
+    list_display = ["name", "fleet", "archived", "item_types", "players", "modified_at"]
+    list_filter = ["archived", ("fleet", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "description"]
+    list_select_related = ["fleet"]
+    readonly_fields = ["created_at", "modified_at"]
+    fields = ["fleet", "name", "description", "archived", "items", *readonly_fields]
+    actions = ["archive", "unarchive", "clone"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "fleet"] if obj is not None else fields
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(player_count=Count("device_policies"))
+
+    @admin.display(description="Players", ordering="player_count")
+    def players(self, policy):
+        return policy.player_count
+
+    @admin.display(description="Items")
+    def item_types(self, policy):
+        return ", ".join(item["type"] for item in policy.items or [])
+
+    def service_save(self, request, obj, form, change):
+        if not change:
+            values = form_values(form, changed_only=False, exclude=["fleet"])
+            return self.call_service(services.policy_create, fleet=form.cleaned_data["fleet"], values=values)
+        current = Policy.objects.select_related("fleet").get(pk=obj.pk)
+        values = form_values(form, changed_only=True, exclude=["fleet"])
+        return self.call_service(services.policy_update, policy=current, values=values)
+
+    def service_delete(self, request, obj) -> None:
+        services.policy_delete(policy=obj)
+
+    @admin.action(description="Archive the selected policies (inactive)", permissions=["change"])
+    def archive(self, request, queryset):
+        self._each(request, queryset, lambda p: services.policy_set_archived(policy=p, archived=True), "archived")
+
+    @admin.action(description="Unarchive the selected policies", permissions=["change"])
+    def unarchive(self, request, queryset):
+        self._each(request, queryset, lambda p: services.policy_set_archived(policy=p, archived=False), "unarchived")
+
+    @admin.action(description="Clone the selected policies", permissions=["change"])
+    def clone(self, request, queryset):
+        self._each(request, queryset, lambda p: services.policy_clone(policy=p, name=f"{p.name} (copy)"), "cloned")
+
+
+class _SameFleetForm(forms.ModelForm):
+    """The tag or policy must be of the player's fleet (a member of two fleets could pick another's)."""
+
+    related = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen, parent = cleaned.get(self.related), getattr(self, "parent_device", None)
+        if chosen is not None and parent is not None and chosen.fleet_id != parent.fleet_id:
+            self.add_error(self.related, "This belongs to another fleet than the player.")
+        return cleaned
+
+
+class DeviceTagForm(_SameFleetForm):
+    related = "tag"
+
+
+class DevicePolicyForm(_SameFleetForm):
+    related = "policy"
+
+
+class _PlayerInline(FleetScopedAdminMixin, TabularInline):
+    extra = 0
+
+    def _writing_roles(self):
+        return permissions.PLAYERS  # whoever drives players assigns tags and policies
+
+    def _allowed(self, request, obj):
+        return obj is None or self._table_allows_device(request, obj)
+
+    def _table_allows_device(self, request, device):
+        from apps.accounts import scoping
+
+        if scoping.sees_every_fleet(request.user):
+            return True
+        return permissions.allows(scoping.role_in(request.user, device.fleet_id), "devices.device", "policy_assign")
+
+    def has_add_permission(self, request, obj=None):
+        return self._allowed(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request, obj)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class WithDevice(formset):
+            def _construct_form(self, i, **form_kwargs):
+                form = super()._construct_form(i, **form_kwargs)
+                form.parent_device = obj
+                return form
+
+        return WithDevice
+
+
+class DeviceTagInline(_PlayerInline):
+    model = DeviceTag
+    form = DeviceTagForm
+    fields = ["tag", "assigned_at"]
+    readonly_fields = ["assigned_at"]
+    verbose_name, verbose_name_plural = "tag", "tags"
+
+
+class DevicePolicyInline(_PlayerInline):
+    model = DevicePolicy
+    form = DevicePolicyForm
+    fields = ["policy", "priority", "assigned_at"]
+    readonly_fields = ["assigned_at"]
+    verbose_name, verbose_name_plural = "policy", "policies (the higher priority wins)"
