@@ -3,6 +3,7 @@ the services, so players hear of their new settings)."""
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from unfold.admin import ModelAdmin, TabularInline
 
 from apps.accounts import permissions
@@ -12,37 +13,45 @@ from . import services
 from .models import DevicePolicy, DeviceTag, Policy, Tag
 
 
+class _ThroughServices(ServiceAdminMixin):
+    """Created and changed through the services (`create_service(fleet=, values=)`,
+    `update_service(<instance_name>=, values=)`); the fleet is fixed once created. The list counts players."""
+
+    create_service = update_service = None
+    instance_name = assignments = ""  # e.g. "tag" and "device_tags"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(player_count=Count(self.assignments))
+
+    @admin.display(description="Players", ordering="player_count")
+    def players(self, obj):
+        return obj.player_count
+
+    def service_save(self, request, obj, form, change):
+        if not change:
+            values = form_values(form, changed_only=False, exclude=["fleet"])
+            return self.call_service(type(self).create_service, fleet=form.cleaned_data["fleet"], values=values)
+        current = self.model.objects.select_related("fleet").get(pk=obj.pk)
+        values = form_values(form, changed_only=True, exclude=["fleet"])
+        return self.call_service(type(self).update_service, **{self.instance_name: current}, values=values)
+
+
 @admin.register(Tag)
-class TagAdmin(ServiceAdminMixin, ModelAdmin):
+class TagAdmin(_ThroughServices, ModelAdmin):
     list_display = ["name", "parent", "fleet", "color", "players"]
     list_filter = [("fleet", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     list_select_related = ["fleet", "parent"]
     fields = ["fleet", "name", "color", "parent"]
+    create_service, update_service = staticmethod(services.tag_create), staticmethod(services.tag_update)
+    instance_name, assignments = "tag", "device_tags"
 
     def get_readonly_fields(self, request, obj=None):
         return ["fleet"] if obj is not None else []
 
-    def get_queryset(self, request):
-        from django.db.models import Count
-
-        return super().get_queryset(request).annotate(player_count=Count("device_tags"))
-
-    @admin.display(description="Players", ordering="player_count")
-    def players(self, tag):
-        return tag.player_count
-
-    def service_save(self, request, obj, form, change):
-        if not change:
-            values = form_values(form, changed_only=False, exclude=["fleet"])
-            return self.call_service(services.tag_create, fleet=form.cleaned_data["fleet"], values=values)
-        current = Tag.objects.select_related("fleet").get(pk=obj.pk)
-        values = form_values(form, changed_only=True, exclude=["fleet"])
-        return self.call_service(services.tag_update, tag=current, values=values)
-
 
 @admin.register(Policy)
-class PolicyAdmin(EachActionMixin, ServiceAdminMixin, ModelAdmin):
+class PolicyAdmin(EachActionMixin, _ThroughServices, ModelAdmin):
     action_noun = "policy"
     list_display = ["name", "fleet", "archived", "item_types", "players", "modified_at"]
     list_filter = ["archived", ("fleet", admin.RelatedOnlyFieldListFilter)]
@@ -51,31 +60,16 @@ class PolicyAdmin(EachActionMixin, ServiceAdminMixin, ModelAdmin):
     readonly_fields = ["created_at", "modified_at"]
     fields = ["fleet", "name", "description", "archived", "items", *readonly_fields]
     actions = ["archive", "unarchive", "clone"]
+    create_service, update_service = staticmethod(services.policy_create), staticmethod(services.policy_update)
+    instance_name, assignments = "policy", "device_policies"
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "fleet"] if obj is not None else fields
 
-    def get_queryset(self, request):
-        from django.db.models import Count
-
-        return super().get_queryset(request).annotate(player_count=Count("device_policies"))
-
-    @admin.display(description="Players", ordering="player_count")
-    def players(self, policy):
-        return policy.player_count
-
     @admin.display(description="Items")
     def item_types(self, policy):
         return ", ".join(item["type"] for item in policy.items or [])
-
-    def service_save(self, request, obj, form, change):
-        if not change:
-            values = form_values(form, changed_only=False, exclude=["fleet"])
-            return self.call_service(services.policy_create, fleet=form.cleaned_data["fleet"], values=values)
-        current = Policy.objects.select_related("fleet").get(pk=obj.pk)
-        values = form_values(form, changed_only=True, exclude=["fleet"])
-        return self.call_service(services.policy_update, policy=current, values=values)
 
     def service_delete(self, request, obj) -> None:
         services.policy_delete(policy=obj)
