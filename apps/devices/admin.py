@@ -85,7 +85,8 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is DevicePolicy and formset.has_changed():
-            devices_settings_changed(device_ids=[form.instance.pk])  # what the player must set changed
+            # what the player must set changed
+            devices_settings_changed(fleet_id=form.instance.fleet_id, device_ids=[form.instance.pk])
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)

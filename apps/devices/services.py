@@ -122,7 +122,8 @@ def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str 
     device.barcode, device.sticker = barcode or device.barcode, sticker or device.sticker
     device.pairing_code, device.pairing_expires_at, device.paired_at = None, None, timezone.now()
     device.save()
-    devices_settings_changed(device_ids=[device.pk])  # its screen's orientation, resolution, time zone
+    # its screen's orientation, resolution and time zone are among its settings
+    devices_settings_changed(fleet_id=device.fleet_id, device_ids=[device.pk])
     return device
 
 
@@ -134,7 +135,7 @@ def device_update(*, device: Device, values: dict) -> Device:
         setattr(device, field, value)
     device.save()
     if "screen" in values:
-        devices_settings_changed(device_ids=[device.pk])
+        devices_settings_changed(fleet_id=device.fleet_id, device_ids=[device.pk])
     return device
 
 

@@ -26,7 +26,7 @@ def rebuild_affected_playlists(sender, fleet_id, screen_ids, **kwargs):
     if screen_ids:  # a screen's own change may change its players' orientation, resolution or time zone
         from .tasks import refresh_screen_settings
 
-        refresh_screen_settings.delay([str(pk) for pk in screen_ids])
+        refresh_screen_settings.delay(fleet_id, [str(pk) for pk in screen_ids])
 
 
 @receiver([post_save, post_delete], sender=Device)

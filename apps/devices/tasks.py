@@ -60,7 +60,7 @@ def request_periodic_screenshots() -> int:
 
 
 @shared_task
-def refresh_screen_settings(screen_ids: list[str]) -> int:
-    """After screens changed (orientation, rotation, type, time zone...): their players' settings versions."""
-    device_ids = list(Device.objects.filter(screen_id__in=screen_ids).values_list("pk", flat=True))
-    return devices_settings_refresh(device_ids=device_ids) if device_ids else 0
+def refresh_screen_settings(fleet_id: int, screen_ids: list[str]) -> int:
+    """After screens of a fleet changed (orientation, rotation, type, time zone...): their players' settings
+    versions."""
+    return devices_settings_refresh(devices=Device.objects.of_fleet(fleet_id).filter(screen_id__in=screen_ids))

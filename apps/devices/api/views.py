@@ -256,11 +256,11 @@ class DeviceViewSet(
         """Per item of the player's effective policy: desired, reported (telemetry, or the settings it
         fetched), `state` (ok, violation, unknown, applied, pending) and `in_violation`."""
         device = self.get_object()
-        loaded = Device.objects.only(*STATUS_FIELDS).get(pk=device.pk)
+        loaded = delivery.in_hand(device).only(*STATUS_FIELDS).get()
         return Response({"device": device.pk, "items": devices_policy_status([loaded])[device.pk]})
 
     def _power_schedule(self, device):
-        _, settings, sources, _ = delivery.devices_settings([device.pk])[device.pk]
+        _, settings, sources, _ = delivery.devices_settings(delivery.in_hand(device))[device.pk]
         zone = (settings["datetime"] or {}).get("timezone") or "UTC"
         return Response(
             {

@@ -7,7 +7,13 @@ from django.db.models import Count
 from unfold.admin import ModelAdmin, TabularInline
 
 from apps.accounts import permissions
-from apps.accounts.admin_scoping import EachActionMixin, FleetScopedAdminMixin, ServiceAdminMixin, form_values
+from apps.accounts.admin_scoping import (
+    EachActionMixin,
+    FleetScopedAdminMixin,
+    RelatedOnlyFieldListFilter,
+    ServiceAdminMixin,
+    form_values,
+)
 
 from . import services
 from .models import DevicePolicy, DeviceTag, Policy, Tag
@@ -31,7 +37,7 @@ class _ThroughServices(ServiceAdminMixin):
         if not change:
             values = form_values(form, changed_only=False, exclude=["fleet"])
             return self.call_service(type(self).create_service, fleet=form.cleaned_data["fleet"], values=values)
-        current = self.model.objects.select_related("fleet").get(pk=obj.pk)
+        current = self.model.objects.of_fleet(obj.fleet_id).select_related("fleet").get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["fleet"])
         return self.call_service(type(self).update_service, **{self.instance_name: current}, values=values)
 
@@ -39,7 +45,7 @@ class _ThroughServices(ServiceAdminMixin):
 @admin.register(Tag)
 class TagAdmin(_ThroughServices, ModelAdmin):
     list_display = ["name", "parent", "fleet", "color", "players"]
-    list_filter = [("fleet", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("fleet", RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     list_select_related = ["fleet", "parent"]
     fields = ["fleet", "name", "color", "parent"]
@@ -54,7 +60,7 @@ class TagAdmin(_ThroughServices, ModelAdmin):
 class PolicyAdmin(EachActionMixin, _ThroughServices, ModelAdmin):
     action_noun = "policy"
     list_display = ["name", "fleet", "archived", "item_types", "players", "modified_at"]
-    list_filter = ["archived", ("fleet", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["archived", ("fleet", RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
     list_select_related = ["fleet"]
     readonly_fields = ["created_at", "modified_at"]

@@ -10,10 +10,10 @@ so settings travel once per change and an idle heartbeat stays lean (the version
 import hashlib
 import json
 import zoneinfo
-from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from .. import lean
 from ..models import Device
@@ -33,11 +33,15 @@ DEVICE_FIELDS = ("fleet", "screen", "token_hash", "settings_version", "settings_
                  "screen__screen_type", "screen__screen_type__width", "screen__screen_type__height")  # fmt: skip
 
 
-def _devices(device_ids: Iterable[int]):
-    return (
-        Device.objects.filter(pk__in=list(device_ids))
-        .select_related("fleet", "screen__screen_type")
-        .only(*DEVICE_FIELDS)
+def _loaded(devices: QuerySet[Device]) -> QuerySet[Device]:
+    return devices.select_related("fleet", "screen__screen_type").only(*DEVICE_FIELDS)
+
+
+def in_hand(device: Device) -> QuerySet[Device]:
+    """The player in hand as a queryset for `devices_settings` (its id keys the read; an unpaired player
+    has no fleet to scope it by)."""
+    return Device.objects.unscoped("the player in hand, re-read by its id for what its settings need").filter(
+        pk=device.pk
     )
 
 
@@ -46,7 +50,7 @@ def _screen_orientation(screen) -> str:
     return f"{base}_FLIPPED" if screen.rotation == 180 else base
 
 
-def device_settings(device: Device, policies: dict[str, dict]) -> tuple[dict, dict]:
+def settings_of(device: Device, policies: dict[str, dict]) -> tuple[dict, dict]:
     """(settings by name, where each came from) for `device` (with its screen, screen type and fleet
     loaded) and its merged policies (`services.effective_settings`)."""
     settings, sources = {name: None for name in SETTING_NAMES.values()}, {}
@@ -74,24 +78,25 @@ def settings_version(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
-def devices_settings(device_ids: Iterable[int]) -> dict[int, tuple[Device, dict, dict, str]]:
-    """`{device_id: (device, settings, sources, version)}` in two queries."""
-    devices = list(_devices(device_ids))
+def devices_settings(devices: QuerySet[Device]) -> dict[int, tuple[Device, dict, dict, str]]:
+    """`{device_id: (device, settings, sources, version)}` of the players of `devices` (a queryset the
+    caller scoped: `of_fleet`, `scope_queryset`, `in_hand`), in two queries."""
+    devices = list(_loaded(devices))
     merged = effective_settings(device_ids=[device.pk for device in devices])
     found = {}
     for device in devices:
-        settings, sources = device_settings(device, merged[device.pk])
+        settings, sources = settings_of(device, merged[device.pk])
         found[device.pk] = (device, settings, sources, settings_version(settings))
     return found
 
 
-def devices_settings_refresh(*, device_ids: Iterable[int]) -> int:
-    """Recompute the settings version of these players; those whose version changed are written (one
-    UPDATE per 1,000) and their lean records dropped, so their next heartbeat says `has_new_settings`.
-    Returns how many changed. Idempotent."""
+def devices_settings_refresh(*, devices: QuerySet[Device]) -> int:
+    """Recompute the settings version of the players of `devices` (scoped by the caller); those whose
+    version changed are written (one UPDATE per 1,000) and their lean records dropped, so their next
+    heartbeat says `has_new_settings`. Returns how many changed. Idempotent."""
     changed = [
         device
-        for device, _, _, version in devices_settings(device_ids).values()
+        for device, _, _, version in devices_settings(devices).values()
         if device.settings_version != version and not setattr(device, "settings_version", version)
     ]
     if changed:
@@ -103,7 +108,7 @@ def devices_settings_refresh(*, device_ids: Iterable[int]) -> int:
 
 def device_settings_fetched(*, device: Device) -> dict:
     """What `GET /api/device/settings` answers, recording that the player has this version now."""
-    _, settings, sources, version = devices_settings([device.pk])[device.pk]
+    _, settings, sources, version = devices_settings(in_hand(device))[device.pk]
     if (device.settings_version, device.settings_fetched) != (version, version):
         Device.objects.filter(pk=device.pk).update(settings_version=version, settings_fetched=version)
         device.settings_version = device.settings_fetched = version
@@ -195,7 +200,7 @@ def device_power_schedule_set(*, device: Device, values: dict) -> Device:
         Device.objects.filter(pk=device.pk).update(**changes)
         for name, value in changes.items():
             setattr(device, name, value)
-        devices_settings_refresh(device_ids=[device.pk])
+        devices_settings_refresh(devices=in_hand(device))
     return device
 
 

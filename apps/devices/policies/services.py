@@ -112,7 +112,7 @@ def policy_update(*, policy: Policy, values: dict) -> Policy:
     for name, value in values.items():
         setattr(policy, name, value)
     policy.save()
-    policies_changed(policy_ids=[policy.pk])
+    policy_changed(policy=policy)
     return policy
 
 
@@ -120,8 +120,9 @@ def policy_update(*, policy: Policy, values: dict) -> Policy:
 def policy_delete(*, policy: Policy) -> None:
     """Delete a policy; its players lose it."""
     device_ids = list(policy.device_policies.values_list("device", flat=True))
+    fleet_id = policy.fleet_id
     policy.delete()
-    devices_settings_changed(device_ids=device_ids)
+    devices_settings_changed(fleet_id=fleet_id, device_ids=device_ids)
 
 
 def policy_set_archived(*, policy: Policy, archived: bool) -> Policy:
@@ -187,18 +188,22 @@ def policy_assign(*, policy: Policy, devices: Iterable[Device], priority: int = 
         unique_fields=["device", "policy"],
         update_fields=["priority"],
     )
-    devices_settings_changed(device_ids=[device.pk for device in devices])
+    devices_settings_changed(fleet_id=policy.fleet_id, device_ids=[device.pk for device in devices])
     return len(devices)
 
 
 @transaction.atomic
 def policy_unassign(*, policy_ids: Iterable[int], devices: Iterable[Device]) -> int:
     """Take the policies `policy_ids` off `devices`; returns how many assignments there were."""
-    device_ids = [device.pk for device in _device_list(devices)]
+    devices = _device_list(devices)
     assignments = DevicePolicy.objects.unscoped("the policies of players the caller holds")
-    deleted, _ = assignments.filter(policy__in=list(policy_ids), device__in=device_ids).delete()
+    deleted, _ = assignments.filter(policy__in=list(policy_ids), device__in=[device.pk for device in devices]).delete()
     if deleted:
-        devices_settings_changed(device_ids=device_ids)
+        by_fleet: dict[int | None, list[int]] = {}
+        for device in devices:
+            by_fleet.setdefault(device.fleet_id, []).append(device.pk)
+        for fleet_id, device_ids in by_fleet.items():
+            devices_settings_changed(fleet_id=fleet_id, device_ids=device_ids)
     return deleted
 
 
@@ -219,17 +224,18 @@ def effective_settings(*, device_ids: Iterable[int]) -> dict[int, dict[str, dict
     return {device_id: policies_merge(rows) for device_id, rows in assignments.items()}
 
 
-def policies_changed(*, policy_ids: list[int]) -> None:
+def policy_changed(*, policy: Policy) -> None:
     """A policy's items or archived flag changed: its players' effective settings may have."""
-    assignments = DevicePolicy.objects.unscoped("the players of policies the caller holds")
-    device_ids = list(assignments.filter(policy__in=policy_ids).values_list("device", flat=True))
-    devices_settings_changed(device_ids=device_ids)
+    device_ids = list(policy.device_policies.values_list("device", flat=True))
+    devices_settings_changed(fleet_id=policy.fleet_id, device_ids=device_ids)
 
 
-def devices_settings_changed(*, device_ids: list[int]) -> None:
-    """What these players' settings depend on changed: recompute their settings versions (the changed ones
-    learn it at their next heartbeat). Call it after any such change made outside these services."""
+def devices_settings_changed(*, fleet_id: int | None, device_ids: Iterable[int]) -> None:
+    """What the settings of these players of `fleet_id` (a fleet the caller checked) depend on changed:
+    recompute their settings versions (the changed ones learn it at their next heartbeat). Call it after
+    any such change made outside these services."""
     from .delivery import devices_settings_refresh  # delivery builds on this module
 
-    if device_ids:
-        devices_settings_refresh(device_ids=device_ids)
+    device_ids = list(device_ids)
+    if device_ids and fleet_id is not None:
+        devices_settings_refresh(devices=Device.objects.of_fleet(fleet_id).filter(pk__in=device_ids))
