@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from apps.accounts.content import content_changed
 from apps.accounts.models import Fleet
-from apps.screens.models import Screen
+from apps.screens.models import Screen, ScreenType
 
 from . import lean
 from .models import Device
@@ -27,6 +27,27 @@ def rebuild_affected_playlists(sender, fleet_id, screen_ids, **kwargs):
         from .tasks import refresh_screen_settings
 
         refresh_screen_settings.delay(fleet_id, [str(pk) for pk in screen_ids])
+
+
+@receiver(post_save, sender=ScreenType)
+def screen_type_changed(sender, instance, created, **kwargs):
+    """A screen type's size is the resolution sent to the players of its screens (after commit)."""
+    if not created:
+        from .tasks import refresh_screen_type_settings
+
+        fleet_id, screen_type_id = instance.fleet_id, instance.pk
+        transaction.on_commit(lambda: refresh_screen_type_settings.delay(fleet_id, screen_type_id))
+
+
+@receiver(pre_delete, sender=ScreenType)
+def screen_type_deleted(sender, instance, **kwargs):
+    """Its screens lose their type, and their players the resolution it gave (after commit)."""
+    screen_ids = [str(pk) for pk in instance.screens.values_list("pk", flat=True)]
+    if screen_ids:
+        from .tasks import refresh_screen_settings
+
+        fleet_id = instance.fleet_id
+        transaction.on_commit(lambda: refresh_screen_settings.delay(fleet_id, screen_ids))
 
 
 @receiver([post_save, post_delete], sender=Device)

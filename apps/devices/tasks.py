@@ -64,3 +64,11 @@ def refresh_screen_settings(fleet_id: int, screen_ids: list[str]) -> int:
     """After screens of a fleet changed (orientation, rotation, type, time zone...): their players' settings
     versions."""
     return devices_settings_refresh(devices=Device.objects.of_fleet(fleet_id).filter(screen_id__in=screen_ids))
+
+
+@shared_task
+def refresh_screen_type_settings(fleet_id: int, screen_type_id: int) -> int:
+    """After a screen type of a fleet changed (its size is their resolution): its screens' players' settings
+    versions."""
+    players = Device.objects.of_fleet(fleet_id).filter(screen__screen_type_id=screen_type_id)
+    return devices_settings_refresh(devices=players)

@@ -17,8 +17,7 @@ from apps.devices.policies.delivery import local_instant, power_actions_from_ope
 from apps.screens.models import ScreenType
 from tests.alerts import conftest as alerts_conftest
 
-from .conftest import HOST
-from .test_lean_path import RedisRoundTrips
+from .conftest import HOST, RedisRoundTrips
 
 make_rule, evaluate = alerts_conftest.make_rule, alerts_conftest.evaluate
 needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the lean path needs Redis (REDIS_URL)")
@@ -100,6 +99,58 @@ def test_full_heartbeat_with_policies_costs_the_same_queries(paired, fleet):
 # The device by its token (with screen and fleet), then recording it as seen (a savepoint, its statement, the
 # release): the same with five policies as with none.
 FULL_HEARTBEAT_QUERIES = 4
+# The device by its token, the player with its screen, screen type and fleet, its active policies' items.
+SETTINGS_FETCH_QUERIES = 3
+ITEMS = [
+    {"type": "VOLUME", "value": 30}, {"type": "BRIGHTNESS", "value": 70}, {"type": "ORIENTATION", "value": "PORTRAIT"},
+    {"type": "TEMPERATURE", "value": {"max": 70}}, {"type": "DATETIME", "value": {"timezone": "Asia/Tokyo"}},
+    {"type": "REMOTE_CONTROL", "value": False},
+]  # fmt: skip
+
+
+@needs_redis
+@pytest.mark.parametrize("policies", [1, 6])
+def test_heartbeat_and_settings_fetch_queries_do_not_grow_with_policies(policies, paired, fleet, monkeypatch):
+    """Pinned at two sizes: with 1 or 6 policies (items overlapping by priority), an idle heartbeat is 0 SQL
+    and 1 Redis round trip, the full path FULL_HEARTBEAT_QUERIES, a settings fetch SETTINGS_FETCH_QUERIES."""
+    client = paired()
+    device = Device.objects.get()
+    for index in range(policies):
+        services.policy_assign(policy=policy(fleet, f"p{index}", ITEMS[: index + 1]), devices=[device],
+                               priority=index)  # fmt: skip
+    assert beat(client)["has_new_settings"] is True
+    version = client.get("/api/device/settings").json()["version"]
+    with CaptureQueriesContext(connection) as fetch:
+        again = client.get("/api/device/settings").json()
+    assert (len(fetch), again["version"]) == (SETTINGS_FETCH_QUERIES, version)
+    assert again["sources"]["volume"] == {"policy": Device.objects.get().policies.get(name=f"p{policies - 1}").pk,
+                                          "priority": policies - 1}  # fmt: skip
+    beat(client)  # the full path remembers the fetched version in the lean record
+    trips = RedisRoundTrips(monkeypatch)
+    with CaptureQueriesContext(connection) as idle:
+        answer = beat(client, volume=30)
+    assert (len(idle), trips.count) == (0, 1)
+    assert (answer["settings_version"], answer["has_new_settings"]) == (version, False)
+    assert _full_heartbeat_queries(client, device) == FULL_HEARTBEAT_QUERIES
+
+
+def test_a_screen_types_size_reaches_the_players_of_its_screens(paired, fleet, make_screen, api,
+                                                                django_capture_on_commit_callbacks):  # fmt: skip
+    kind = ScreenType.objects.create(fleet=fleet, name="Wall", width=1920, height=1080)
+    client = paired(make_screen(fleet, "Hall", screen_type=kind))
+    beat(client)
+    assert client.get("/api/device/settings").json()["settings"]["resolution"] == {"width": 1920, "height": 1080}
+    assert beat(client)["has_new_settings"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(f"{HOST}/screen_types/{kind.pk}/", {"width": 3840, "height": 2160}, format="json")
+    assert response.status_code == 200, response.content
+    assert beat(client)["has_new_settings"] is True
+    assert client.get("/api/device/settings").json()["settings"]["resolution"] == {"width": 3840, "height": 2160}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"{HOST}/screen_types/{kind.pk}/").status_code == 204
+    assert beat(client)["has_new_settings"] is True
+    settings = client.get("/api/device/settings").json()
+    assert settings["settings"]["resolution"] is None and "resolution" not in settings["sources"]
 
 
 def test_screen_orientation_resolution_and_timezone_reach_the_player(paired, fleet, api,
