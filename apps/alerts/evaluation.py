@@ -9,7 +9,7 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerFie
 from django.db.models.functions import Coalesce, NullIf
 
 from apps.devices.models import Device, DeviceCommand, on_screens_of
-from apps.devices.policies.status import VIOLATION_ITEMS, devices_in_violation
+from apps.devices.policies.status import VIOLATION_ITEMS, devices_violations
 from apps.screens.hours import is_open
 
 from .models import AlertRule
@@ -73,7 +73,7 @@ def _occurrences(kind: str, since: datetime) -> Subquery:
 
 def matching_devices(rule: AlertRule, devices: QuerySet[Device], now: datetime) -> QuerySet[Device]:
     """`devices` narrowed to those meeting every condition of the rule."""
-    condition = Q()
+    condition, violations = Q(), None
     for name, value in rule.conditions.items():
         if name == "ALIVE_AT":
             operator, range_ms = value
@@ -102,8 +102,11 @@ def matching_devices(rule: AlertRule, devices: QuerySet[Device], now: datetime) 
         elif name == "REMOTE_CONTROL":
             condition &= Q(is_locked=value)
         elif name in POLICY_VIOLATION_CONDITIONS:
+            if violations is None:  # every item type at once: two queries per rule, whatever its conditions
+                violations = devices_violations(devices)
             kind = name.removeprefix("POLICY_VIOLATION").removeprefix("_")
-            violating = devices_in_violation(devices, [kind] if kind else VIOLATION_ITEMS)
+            wanted = {kind} if kind else set(VIOLATION_ITEMS)
+            violating = [device_id for device_id, found in violations.items() if found & wanted]
             condition &= Q(pk__in=violating) if value else ~Q(pk__in=violating)
     return devices.filter(condition)
 

@@ -102,3 +102,26 @@ def test_the_database_refuses_a_second_open_alert(fleet, make_rule):
         Alert.objects.create(fleet=fleet, rule=rule, name="second", latest_change_at=timezone.now())
     Alert.objects.filter(rule=rule).update(resolved_at=timezone.now())
     Alert.objects.create(fleet=fleet, rule=rule, name="reopened", latest_change_at=timezone.now())
+
+
+@pytest.mark.parametrize("size", [100, 1000])
+def test_a_policy_violation_rule_costs_the_same_queries_at_100_and_1000_players(screen, make_devices, make_rule, size):
+    """POLICY_VIOLATION_* conditions: the players a policy governs, then their policies' items, two queries
+    for all of a rule's policy conditions whatever the number of players."""
+    from apps.devices.policies import services as policies
+
+    hot = size // 10
+    make_devices(screen, hot, volume=90, temperature=30)
+    make_devices(screen, size - hot, volume=50, temperature=30)
+    quiet = policies.policy_create(fleet=screen.fleet, values={"name": "Quiet", "items": [
+        {"type": "VOLUME", "value": 50}, {"type": "TEMPERATURE", "value": {"max": 70}}]})  # fmt: skip
+    policies.policy_assign(policy=quiet, devices=Device.objects.filter(fleet=screen.fleet))
+    rule = make_rule(screen.fleet, {"POLICY_VIOLATION": True, "POLICY_VIOLATION_TEMPERATURE": False})
+    opening, alert = _queries(rule.pk)
+    assert alert.devices.count() == hot
+    steady, _ = _queries(rule.pk)
+    Device.objects.filter(volume=90).update(volume=50)
+    resolving, alert = _queries(rule.pk)
+    assert alert is None
+    # The same numbers at both sizes (pinned): opening with its notification, a steady run, a resolution.
+    assert (opening, steady, resolving) == (13, 10, 11)

@@ -51,13 +51,9 @@ def devices_policy_status(devices: Iterable) -> dict[int, list[dict]]:
     }
 
 
-def devices_in_violation(devices, kinds: Iterable[str] = VIOLATION_ITEMS) -> set[int]:
-    """Ids among the `devices` queryset in violation of one of the item types `kinds`: two queries."""
-    wanted = set(kinds)
+def devices_violations(devices) -> dict[int, set[str]]:
+    """`{device_id: {item types in violation}}` for the players of the `devices` queryset that an active
+    policy governs (an empty set: in violation of nothing); two queries, whatever the number of players."""
     governed = devices.filter(Exists(DevicePolicy.objects.filter(device=OuterRef("pk"), policy__archived=False)))
     statuses = devices_policy_status(governed.only(*STATUS_FIELDS))
-    return {
-        device_id
-        for device_id, rows in statuses.items()
-        if any(row["in_violation"] and row["type"] in wanted for row in rows)
-    }
+    return {device_id: {row["type"] for row in rows if row["in_violation"]} for device_id, rows in statuses.items()}
