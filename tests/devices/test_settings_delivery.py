@@ -4,6 +4,7 @@ player fetches `GET /api/device/settings`. Power schedules across time zones and
 violations from telemetry, and POLICY_VIOLATION_* alert conditions."""
 
 import os
+import zoneinfo
 from datetime import UTC, datetime
 
 import pytest
@@ -205,7 +206,7 @@ def test_power_actions_follow_the_wall_clock_across_dst(zone, since, expected):
 
 
 def test_gap_and_repeated_times():
-    paris = __import__("zoneinfo").ZoneInfo("Europe/Paris")
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
     # 02:30 does not exist on 2026-03-29 in Paris: it moves forward by the gap, to 03:30 summer time
     spring = local_instant(datetime(2026, 3, 29).date(), datetime(1, 1, 1, 2, 30).time(), paris)
     assert spring.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -238,7 +239,8 @@ def test_opening_hours_generate_display_on_and_off():
 
 
 def test_power_schedule_endpoints(api, fleet, make_screen, make_device, other_fleet):
-    screen = make_screen(fleet, "Shop", timezone="Europe/Paris", opening_hours={"1": [["08:00", "20:00"]]})
+    every_day = {str(day): [["08:00", "20:00"]] for day in range(1, 8)}
+    screen = make_screen(fleet, "Shop", timezone="Europe/Paris", opening_hours=every_day)
     device = make_device(screen)
     url = f"{HOST}/devices/{device.pk}/power_schedule/"
     reboot = {"power_action": "SYSTEM_REBOOT", "weekdays": ["SUNDAY"], "time": "04:00"}
@@ -253,6 +255,22 @@ def test_power_schedule_endpoints(api, fleet, make_screen, make_device, other_fl
         response.json()["timezone"] == "Europe/Paris"
         and response.json()["sources"]["power_actions_schedule"] == "device"
     )
+    # the next 48 h as UTC instants that are the schedule's wall-clock times in the screen's zone
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    upcoming = response.json()["upcoming_power_actions"]
+    ons = [row for row in upcoming if row["power_action"] == "DISPLAY_POWER_ON"]
+    assert 1 <= len(ons) <= 3  # one a day: 48 h hold two (one or three across a DST change)
+    for row in upcoming:
+        local = datetime.fromisoformat(row["at"]).astimezone(paris)
+        expected = {"DISPLAY_POWER_ON": "08:00", "DISPLAY_POWER_OFF": "20:00", "SYSTEM_REBOOT": "04:00"}
+        assert row["at"].endswith("Z") and f"{local:%H:%M}" == expected[row["power_action"]]
+        assert row["power_action"] != "SYSTEM_REBOOT" or local.weekday() == 6  # Sundays only
+    timers = [{"type": "TIMER_1", "time_on": "07:30", "time_off": "22:00", "weekdays": ["mon", "fri"]}]
+    body = api.post(url, {"timers": timers}, format="json").json()
+    assert body["effective"]["timers"] == body["timers"] == [
+        {"type": "TIMER_1", "weekdays": ["mon", "fri"], "time_on": "07:30:00", "time_off": "22:00:00",
+         "level": "PROPRIETARY"}]  # fmt: skip
+    assert body["sources"]["timers"] == "device" and len(body["power_actions_schedule"]) == 3  # the schedule stays
     # a policy's schedule wins over the player's own
     night = policy(fleet, "Night", [{"type": "POWER_ACTIONS_SCHEDULE",
                                      "value": [{"power_action": "DISPLAY_POWER_OFF", "weekdays": ["MONDAY"],
