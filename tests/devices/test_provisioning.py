@@ -192,11 +192,17 @@ def test_a_provisioned_player_gets_its_tags_and_policies(api, allowing, other_fl
                        format="json")  # fmt: skip
     assert refused.status_code == 400 and "tags" in refused.json()
 
-    register("brightsign-1", serial="SN-100")
+    player = register("brightsign-1", serial="SN-100")
 
     device = Device.objects.get()
     assert set(device.tags.all()) == {north, lobby}
     assert list(DevicePolicy.objects.filter(device=device).values_list("policy", "priority")) == [(quiet.pk, 0)]
+    # its first heartbeat tells it to fetch its settings: its policy's and its screen's
+    assert player.post("/api/device/heartbeat", {}, format="json").json()["has_new_settings"] is True
+    settings = player.get("/api/device/settings").json()
+    assert (settings["version"], settings["settings"]["volume"]) == (Device.objects.get().settings_version, 10)
+    assert settings["sources"]["volume"] == {"policy": quiet.pk, "priority": 0}
+    assert settings["settings"]["orientation"] == "LANDSCAPE"
 
 
 # --- CSV import in the console ----------------------------------------------------------------------------------
