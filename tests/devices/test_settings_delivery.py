@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.devices import lean
 from apps.devices.models import Device
-from apps.devices.policies import services
+from apps.devices.policies import delivery, services
 from apps.devices.policies.delivery import local_instant, power_actions_from_opening_hours, power_actions_upcoming
 from apps.screens.models import ScreenType
 from tests.alerts import conftest as alerts_conftest
@@ -72,6 +72,26 @@ def test_settings_travel_once_per_change_and_the_idle_heartbeat_stays_lean(paire
     assert beat(client)["has_new_settings"] is True
     assert client.get("/api/device/settings").json()["settings"]["volume"] == 20
     assert beat(client)["has_new_settings"] is False
+
+
+@needs_redis
+def test_a_fetch_does_not_undo_a_version_written_while_it_was_computed(paired, monkeypatch):
+    client = paired()
+    assert beat(client)["has_new_settings"] is True
+    computed = delivery.devices_settings
+
+    def refreshed_meanwhile(devices):  # a refresh commits between the fetch's read and its write
+        found = computed(devices)
+        Device.objects.update(settings_version="meanwhile")
+        lean.forget(Device.objects.values_list("token_hash", flat=True))  # as devices_settings_refresh does
+        return found
+
+    monkeypatch.setattr(delivery, "devices_settings", refreshed_meanwhile)
+    fetched = client.get("/api/device/settings").json()
+    monkeypatch.undo()
+    device = Device.objects.get()
+    assert (device.settings_version, device.settings_fetched) == ("meanwhile", fetched["version"])
+    assert beat(client)["has_new_settings"] is True  # it hears of the newer one
 
 
 def _full_heartbeat_queries(client, device) -> int:

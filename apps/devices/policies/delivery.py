@@ -108,10 +108,16 @@ def devices_settings_refresh(*, devices: QuerySet[Device]) -> int:
 
 def device_settings_fetched(*, device: Device) -> dict:
     """What `GET /api/device/settings` answers, recording that the player has this version now."""
-    _, settings, sources, version = devices_settings(in_hand(device))[device.pk]
-    if (device.settings_version, device.settings_fetched) != (version, version):
-        Device.objects.filter(pk=device.pk).update(settings_version=version, settings_fetched=version)
-        device.settings_version = device.settings_fetched = version
+    loaded, settings, sources, version = devices_settings(in_hand(device))[device.pk]
+    if (loaded.settings_version, loaded.settings_fetched) != (version, version):
+        rows = Device.objects.filter(pk=device.pk)
+        # Only over the version read: one a refresh committed meanwhile is newer than this answer, and stays.
+        if rows.filter(settings_version=loaded.settings_version).update(settings_version=version,
+                                                                        settings_fetched=version):  # fmt: skip
+            device.settings_version = version
+        else:
+            rows.update(settings_fetched=version)
+        device.settings_fetched = version
     zone = (settings["datetime"] or {}).get("timezone") or "UTC"
     upcoming = power_actions_upcoming(schedule=settings["power_actions_schedule"] or [], zone=zone)
     return {"version": version, "settings": settings, "sources": sources, "upcoming_power_actions": upcoming}
