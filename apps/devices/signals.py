@@ -62,10 +62,12 @@ def screen_deleted(sender, instance, **kwargs):
 
 @receiver(pre_save, sender=Fleet)
 def heartbeat_interval_changed(sender, instance, **kwargs):
+    """The fleet in hand is being saved by someone allowed to: its own row and players are read by its id."""
     if instance.pk is None:
         return
-    if Fleet.objects.filter(pk=instance.pk).exclude(heartbeat_interval=instance.heartbeat_interval).exists():
-        lean.forget(Device.objects.filter(fleet=instance).values_list("token_hash", flat=True))
+    stored = Fleet.objects.of_fleet(instance.pk).exclude(heartbeat_interval=instance.heartbeat_interval)
+    if stored.exists():
+        lean.forget(Device.objects.of_fleet(instance.pk).values_list("token_hash", flat=True))
 
 
 @receiver(post_delete, sender=Screenshot)

@@ -15,6 +15,7 @@ from apps.devices.services import devices_flush_heartbeats, devices_mark_offline
 from apps.devices.tasks import rebuild_playlists
 from apps.screens.models import Screen
 from signage import kv
+from signage.scopes import fleet_guard
 from tests.conftest import cache_clear_own
 
 from .conftest import HOST, RedisRoundTrips
@@ -129,6 +130,14 @@ def test_commands_locks_and_deletion_reach_a_lean_device_at_once(warm, api):
     assert api.delete(f"{HOST}/devices/{device.pk}/").status_code == 204
     assert warm.post("/api/device/heartbeat", {}, format="json").status_code == 401
     assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 401
+
+
+def test_a_heartbeat_interval_changed_in_a_request_reaches_the_fleets_lean_devices(warm):
+    fleet = Device.objects.get().fleet
+    fleet.heartbeat_interval = 120
+    with fleet_guard():  # as the console's fleet page saves it, under the request's fleet guard
+        fleet.save()
+    assert 108 <= warm.post("/api/device/heartbeat", {}, format="json").json()["next_heartbeat_in"] <= 132
 
 
 def test_a_screen_deleted_unpairs_its_lean_device(warm, api):
