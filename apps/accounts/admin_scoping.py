@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.utils.html import strip_tags
+
+from signage.errors import DomainError
 
 from signage.scopes import unscoped
 
@@ -154,37 +155,19 @@ class Refused(Exception):
         return "; ".join(text for texts in self.errors.values() for text in texts)
 
 
-def _texts(value) -> list[str]:
-    if isinstance(value, dict):
-        if "message" in value:
-            return _texts(value["message"])
-        return [text for item in value.values() for text in _texts(item)]
-    if isinstance(value, list | tuple):
-        return [text for item in value for text in _texts(item)]
-    return [" ".join(strip_tags(str(value)).split())]
-
-
 def refusal_errors(error: Exception) -> dict[str, list[str]]:
-    """A service's refusal as form errors: the fields of a ValidationError, the payload of a domain error
-    (its HTML made plain text), a PermissionDenied's words for the whole form."""
-    from signage.api.exceptions import DomainError  # the domain error type still lives beside the API
-
+    """A service's refusal as form errors: the fields of a ValidationError, the messages of a domain error
+    (plain text), a PermissionDenied's words for the whole form."""
     if isinstance(error, DjangoValidationError):
         if hasattr(error, "error_dict"):
             return {field: list(texts) for field, texts in error.message_dict.items()}
         return {ALL: error.messages}
     if isinstance(error, DomainError):
-        return {str(key): _texts(value) for key, value in error.payload.items()}
+        return error.messages()
     return {getattr(error, "code", None) or ALL: [str(error)]}
 
 
-REFUSALS = (DjangoValidationError, PermissionDenied)
-
-
-def _refusals():
-    from signage.api.exceptions import DomainError
-
-    return (*REFUSALS, DomainError)
+REFUSALS = (DjangoValidationError, PermissionDenied, DomainError)
 
 
 def form_values(form, *, changed_only: bool, exclude=()) -> dict:
@@ -218,7 +201,7 @@ class ServiceAdminMixin(FleetScopedAdminMixin):
     def call_service(self, function, **kwargs):
         try:
             return function(**kwargs)
-        except _refusals() as error:
+        except REFUSALS as error:
             errors = refusal_errors(error)
             raise Refused({self.refusal_fields.get(key, key): texts for key, texts in errors.items()}) from error
 

@@ -12,9 +12,8 @@ from django.utils.html import escape
 from apps.accounts.models import Fleet, Membership
 from apps.screens.hours import clean_week_hours
 from apps.screens.models import Screen
-from signage.api.exceptions import DomainError
 from signage.bounds import parse_id
-from signage.errors import field_error
+from signage.errors import DomainError, field_error
 
 from .conditions import clean_conditions, feed_ids
 from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, DataFeed, MultimediaType, QuotaOverflow

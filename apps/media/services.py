@@ -9,7 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from apps.accounts.content import fleet_content_changed
 from apps.accounts.models import Fleet
-from signage.errors import field_error
+from signage.errors import DomainError, field_error
 
 from .capture import CaptureError, capture_page
 from .fetching import FetchError, fetch
@@ -35,11 +35,11 @@ REFRESH_REFUSED = "Only media created from a URL (or a web page's capture) can b
 CONTENT_TYPES = {"image/": PICTURE, "video/": MediaType.VIDEO, "application/pdf": MediaType.PDF}
 
 
-class NoExternalStorage(PermissionDenied):
-    code = "no_external_storage"
+class NoExternalStorage(DomainError):
+    """A 403: the fleet has no external storage to read from."""
 
     def __init__(self):
-        super().__init__("This fleet has no external storage.")
+        super().__init__({"detail": "This fleet has no external storage.", "code": "no_external_storage"}, 403)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from apps.accounts.admin_scoping import (
 )
 
 from .models import Place
-from .services import PlaceDuplicate, place_create, place_delete, place_update
+from .services import place_create, place_delete, place_update
 
 
 class PublicFilter(admin.SimpleListFilter):
@@ -50,11 +50,7 @@ class PlaceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             return place
         current = Place.objects.of_fleet(obj.exclusive_fleet_id).get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["exclusive_fleet", "full_address"])
-        try:
-            return self.call_service(place_update, place=current, values=values)
-        except PlaceDuplicate as duplicate:
-            message = f"Another place of this fleet already has this address: '{duplicate.existing}'."
-            raise Refused({"__all__": [message]}) from None
+        return self.call_service(place_update, place=current, values=values)
 
     def service_delete(self, request, obj):
         place_delete(place=obj)

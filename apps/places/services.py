@@ -3,6 +3,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from apps.accounts.models import Fleet
+from signage.errors import DomainError
 
 from .geocoding import Address, get_geocoder
 from .models import ADDRESS_FIELDS, Place
@@ -10,12 +11,19 @@ from .models import ADDRESS_FIELDS, Place
 GEOCODED_FIELDS = ("county", "region", "country", "google_place_id", "latitude", "longitude")
 
 
-class PlaceDuplicate(Exception):
-    """An address change would make the place a copy of `existing`, another place of the same fleet."""
+class PlaceDuplicate(DomainError):
+    """An address change would make the place a copy of `existing`, another place of the same fleet (the
+    API answers the existing place beside the error)."""
 
     def __init__(self, existing: Place):
-        super().__init__(f"Place {existing.pk} already has this address.")
+        super().__init__(
+            {"__all__": [{"message": "Another place of this fleet already has this address.", "code": "duplicate"}]},
+            objects={"place": existing},
+        )
         self.existing = existing
+
+    def messages(self) -> dict[str, list[str]]:
+        return {"__all__": [f"Another place of this fleet already has this address: '{self.existing}'."]}
 
 
 def place_same_address(*, fleet_id: int | None, values: dict, exclude_pk: int | None = None) -> Place | None:

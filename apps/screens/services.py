@@ -1,19 +1,19 @@
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Fleet
+from signage.errors import DomainError
 
 from .models import CUSTOM_SLUG_TAKEN, Screen, ScreenGroup
 
 
-class ScreenLimitReached(PermissionDenied):
-    code = "max_screens_reached"
+class ScreenLimitReached(DomainError):
+    """A 403: the fleet has as many active screens as its plan allows."""
 
     def __init__(self, fleet: Fleet):
-        super().__init__(
-            f"The fleet '{fleet.name}' has reached its plan's limit of {fleet.max_screens} active screens."
-        )
+        message = f"The fleet '{fleet.name}' has reached its plan's limit of {fleet.max_screens} active screens."
+        super().__init__({"detail": message, "code": "max_screens_reached"}, 403)
 
 
 SECONDS_PER_DAY = 86_400  # no loop is longer than a day

@@ -2,8 +2,9 @@
 
 - Validation errors: `{"<field>": [{"message": ..., "code": ...}]}`, `__all__` for the whole object,
   nested the same way for nested serializers.
-- Domain errors whose shape a reference fixes (quota_exceeded, ...) are raised as `DomainError` with
-  their payload and rendered as they are.
+- Domain errors whose shape a reference fixes (quota_exceeded, ...) are raised by services as
+  `signage.errors.DomainError` with their payload and status, and rendered as they are (the objects the
+  error names in the representation of the view's serializer).
 - Throttling: `{"code": "throttled", "message": "Request was throttled. Expected available in N seconds."}`.
 - Everything else (401, 403, 404, 405, 415, ...): `{"detail": ..., "code": ...}`.
 No stack trace or SQL ever reaches a client: unexpected errors become a bare 500.
@@ -20,23 +21,13 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from signage.errors import DomainError
+
 from .ratelimit import throttled_payload
 
 logger = logging.getLogger("signage.api")
 
 ALL = "__all__"
-
-
-class DomainError(exceptions.APIException):
-    """A business-rule error whose payload shape is given (by a reference), rendered untouched."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, payload: dict, status_code: int | None = None):
-        self.payload = payload
-        if status_code is not None:
-            self.status_code = status_code
-        super().__init__(detail=str(payload))
 
 
 def _entries(detail) -> list[dict]:
@@ -82,7 +73,17 @@ def _as_drf(exc):
     return exc
 
 
+def _domain_payload(error: DomainError, view) -> dict:
+    payload = dict(error.payload)
+    for key, obj in error.objects.items():
+        payload[key] = view.get_serializer(obj).data
+    return payload
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(_domain_payload(exc, context.get("view")), status=exc.status)
     exc = _as_drf(exc)
     if not isinstance(exc, exceptions.APIException):
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
@@ -98,9 +99,7 @@ def exception_handler(exc, context):
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(int(exc.wait))
 
-    if isinstance(exc, DomainError):
-        payload = exc.payload
-    elif isinstance(exc, exceptions.Throttled):
+    if isinstance(exc, exceptions.Throttled):
         payload = throttled_payload(exc.wait)
     elif isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {ALL: exc.detail}

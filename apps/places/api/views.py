@@ -5,12 +5,11 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from apps.accounts import permissions, scoping
-from signage.api.exceptions import DomainError
 from signage.api.viewsets import ModelViewSet
 
 from ..filters import PlaceFilter
 from ..models import Place
-from ..services import PlaceDuplicate, place_create, place_delete, place_update
+from ..services import place_create, place_delete, place_update
 from .serializers import ExclusiveFleetSerializer, PlaceSerializer
 
 PUBLIC_IS_IMMUTABLE = "Public places are shared by every fleet and cannot be changed or deleted."
@@ -54,17 +53,7 @@ class PlaceViewSet(ModelViewSet):
         serializer = self.get_serializer(place, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = {key: value for key, value in serializer.validated_data.items() if key != "exclusive_fleet"}
-        try:
-            place_update(place=place, values=values)
-        except PlaceDuplicate as duplicate:
-            raise DomainError(
-                {
-                    "__all__": [
-                        {"message": "Another place of this fleet already has this address.", "code": "duplicate"}
-                    ],
-                    "place": self.get_serializer(duplicate.existing).data,
-                }
-            ) from None
+        place_update(place=place, values=values)  # PlaceDuplicate answers the existing place
         return Response(self.get_serializer(place).data)
 
     def destroy(self, request, *args, **kwargs):
