@@ -30,6 +30,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file schema.yml

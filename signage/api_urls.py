@@ -48,7 +48,7 @@ router.register("alerts", AlertViewSet, basename="alert")
 UUID = r"[0-9a-fA-F-]{32,36}"
 
 urlpatterns = [
-    path("me/", MeView.as_view(), name="me"),
+    path("me/", MeView.as_view(router=router), name="me"),  # the router is passed in, not imported
     path("uptime/", FleetUptimeView.as_view(), name="uptime"),
     # Views of higher apps on lower apps' resources, composed here so that no app imports one above it.
     re_path(rf"^screens/(?P<pk>{UUID})/loop/$", ScreenLoopView.as_view(), name="screen-loop"),

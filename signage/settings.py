@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["signage.api.ratelimit.RateLimitThrottle"],
     "DEFAULT_PAGINATION_CLASS": "signage.api.pagination.LimitOffsetPagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "signage.api.filters.DjangoFilterBackend",
+        "apps.accounts.api.filters.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "signage.api.filters.OrderingFilter",
         "signage.api.filters.FieldSelectionFilter",

@@ -17,7 +17,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 
 from signage.errors import DomainError
-
 from signage.scopes import unscoped
 
 from . import permissions, scoping

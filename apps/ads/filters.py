@@ -5,7 +5,8 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
-from signage.api.filters import FilterSet, StrictBooleanFilter
+from apps.accounts.api.base import FilterSet
+from signage.api.filters import StrictBooleanFilter
 
 from .models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
 

@@ -1,7 +1,8 @@
 import django_filters
 
+from apps.accounts.api.base import FilterSet
 from apps.devices.models import Device
-from signage.api.filters import FilterSet, ModelChoiceFilter, StrictBooleanFilter
+from signage.api.filters import ModelChoiceFilter, StrictBooleanFilter
 
 from .models import Alert, AlertRule, AlertType
 

@@ -3,9 +3,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 
+from apps.accounts.api.base import FilterSet
 from apps.places.models import Place
 from apps.screens.models import ScreenGroup
-from signage.api.filters import MAX_ID, FilterSet, ModelChoiceFilter, StrictBooleanFilter
+from signage.api.filters import MAX_ID, ModelChoiceFilter, StrictBooleanFilter
 from signage.bounds import is_ascii_digits
 
 from .models import Device

@@ -8,10 +8,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from apps.accounts.api.base import FleetScopedAPIView
 from apps.ads.models import Ad, AdStatus, BroadcastScreen
 from apps.ads.services import fleet_today
 from apps.screens.models import Screen
-from signage.api.viewsets import FleetScopedAPIView
 from signage.remote import read_remote_token, remote_token
 
 from .models import CommandType, Device

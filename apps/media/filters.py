@@ -1,6 +1,6 @@
 import django_filters
 
-from signage.api.filters import FilterSet
+from apps.accounts.api.base import FilterSet
 
 from .models import Media, MediaType
 

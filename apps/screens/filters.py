@@ -1,7 +1,8 @@
 import django_filters
 
+from apps.accounts.api.base import FilterSet
 from apps.places.models import Place
-from signage.api.filters import FilterSet, ModelChoiceFilter
+from signage.api.filters import ModelChoiceFilter
 
 from .models import DeactivationReason, Screen, ScreenGroup
 

@@ -1,22 +1,11 @@
-"""Base serializers: `url` and `id` on every object, relations as hyperlinks that accept a bare id too,
-and relations scoped to the requesting user's fleets, so a payload cannot attach another fleet's object
-(it is a 400 "does not exist", exactly like an id that exists nowhere)."""
+"""Serializer plumbing that knows no fleet: hyperlinks reversed once per view name, nested objects
+validated whole. The model serializers every app uses, with relations scoped to the user's fleets, are
+built on these in apps/accounts/api/base.py."""
 
 from urllib.parse import quote
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import NoReverseMatch
-from rest_flex_fields.serializers import FlexFieldsSerializerMixin
 from rest_framework import serializers
-from rest_framework.validators import BaseUniqueForValidator, UniqueTogetherValidator, UniqueValidator
-
-from apps.accounts import scoping
-from signage.bounds import DAY_VALIDATORS, INTEGER_RANGES
-from signage.scopes import FleetManager, FleetQuerySet
-
-from .flex import expandable_names
-
-UNIQUENESS_VALIDATORS = (UniqueValidator, UniqueTogetherValidator, BaseUniqueForValidator)
 
 PLACEHOLDER = "0lookup0"  # stands for the lookup value in a reversed URL (the routers' lookups take it)
 
@@ -49,25 +38,6 @@ class HyperlinkedIdentityField(TemplatedHyperlinkMixin, serializers.HyperlinkedI
     pass
 
 
-class ScopedHyperlinkedRelatedField(TemplatedHyperlinkMixin, serializers.HyperlinkedRelatedField):
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        request = self.context.get("request")
-        if queryset is None or getattr(queryset.model, "fleet_lookup", None) is None:
-            return queryset
-        return scoping.scope_queryset(queryset, request.user if request else None)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        if isinstance(data, int) or (isinstance(data, str) and data and "/" not in data):
-            try:
-                return self.get_queryset().get(pk=data)
-            except (self.get_queryset().model.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-                self.fail("does_not_exist")
-        return super().to_internal_value(data)
-
-
 # A comment, not a docstring: drf-spectacular would show a docstring as every serializer's description.
 class WholeWhenNestedMixin:
     # A nested object is validated exactly as on creation, even in a partial update (PATCH) of its
@@ -85,91 +55,3 @@ class WholeWhenNestedMixin:
 
 class Serializer(WholeWhenNestedMixin, serializers.Serializer):
     pass
-
-
-class ModelSerializer(WholeWhenNestedMixin, FlexFieldsSerializerMixin, serializers.HyperlinkedModelSerializer):
-    serializer_related_field = ScopedHyperlinkedRelatedField
-    serializer_url_field = HyperlinkedIdentityField
-
-    def apply_flex_fields(self, fields, flex_options):
-        """`fields=` and `omit=` name fields this serializer has (a 400 otherwise, where drf-flex-fields
-        would answer objects without them, even `{}`); an empty value selects nothing out."""
-        flex_options = {
-            key: [name for name in values if name] if key in ("fields", "omit") else values
-            for key, values in flex_options.items()
-        }
-        known = set(fields) | expandable_names(self)
-        for key in ("fields", "omit"):
-            unknown = sorted({name.split(".")[0] for name in flex_options.get(key, [])} - known)
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [f"Unknown field '{unknown[0]}'. Fields: {', '.join(sorted(known))}."]}, code="invalid"
-                )
-        return super().apply_flex_fields(fields, flex_options)
-
-    def build_field(self, field_name, info, model_class, nested_depth):
-        # `id` is a plain read-only field beside `url`, as in reference 000's payloads.
-        if field_name == "id":
-            return serializers.ReadOnlyField, {}
-        return super().build_field(field_name, info, model_class, nested_depth)
-
-    def build_standard_field(self, field_name, model_field):
-        """Whole numbers within the column's range on PostgreSQL, days within signage.bounds, whatever
-        the database at hand: a value no column can hold is a 400 (and the schema says the bounds)."""
-        field_class, kwargs = super().build_standard_field(field_name, model_field)
-        low_high = INTEGER_RANGES.get(model_field.get_internal_type())
-        if low_high is not None and "choices" not in kwargs:
-            low, high = low_high
-            kwargs["min_value"] = max(kwargs.get("min_value", low), low)
-            kwargs["max_value"] = min(kwargs.get("max_value", high), high)
-        if model_field.get_internal_type() == "DateField" and not any(
-            v in model_field.validators for v in DAY_VALIDATORS
-        ):
-            kwargs["validators"] = [*kwargs.get("validators", []), *DAY_VALIDATORS]
-        if "validators" in kwargs:
-            kwargs["validators"] = [_table_wide(validator) for validator in kwargs["validators"]]
-        return field_class, kwargs
-
-    def get_validators(self):
-        return [_table_wide(validator) for validator in super().get_validators()]
-
-
-def _table_wide(validator):
-    """DRF's uniqueness validators read the whole table (as the database's constraint does): a deliberate
-    cross-fleet read (signage/scopes.py)."""
-    queryset = getattr(validator, "queryset", None)
-    if isinstance(validator, UNIQUENESS_VALIDATORS) and isinstance(queryset, FleetQuerySet | FleetManager):
-        validator.queryset = queryset.unscoped("uniqueness is checked across the whole table")
-    return validator
-
-
-class OnlyFleetDefault:
-    """Default of a `fleet` field on create: the requesting user's fleet, when they have exactly one;
-    otherwise the client must say which. (Whether their role there allows the creation is the view's
-    question, answered with a 403.)"""
-
-    requires_context = True
-
-    def __call__(self, field):
-        request = field.context.get("request")
-        fleets = list(scoping.fleets_of(request.user if request else None)[:2])
-        if len(fleets) != 1:
-            raise serializers.ValidationError("This field is required.", code="required")
-        return fleets[0]
-
-
-class FleetOwnedSerializer(ModelSerializer):
-    """For objects that belong to one fleet: `fleet` is set on create (defaulting to the user's only
-    fleet) and never changes afterwards."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if "fleet" in fields and not fields["fleet"].read_only:
-            fields["fleet"].default = OnlyFleetDefault()
-            fields["fleet"].required = False
-        return fields
-
-    def validate_fleet(self, fleet):
-        if self.instance is not None and fleet.pk != self.instance.fleet_id:
-            raise serializers.ValidationError("An object cannot move to another fleet.", code="invalid")
-        return fleet

@@ -7,10 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
+from apps.accounts.api.base import ModelSerializer
 from apps.accounts.api.serializers import FleetSerializer
 from apps.accounts.models import Fleet, Membership, Role
 from signage.api.flex import plan_queryset
-from signage.api.serializers import ModelSerializer
 
 pytestmark = pytest.mark.django_db
 

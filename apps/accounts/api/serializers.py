@@ -2,11 +2,10 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
-from signage.api.serializers import ModelSerializer
-
 from .. import scoping
 from ..models import AdvertiserType, Fleet, Membership, Role
 from ..usage import usage_annotations
+from .base import ModelSerializer
 
 
 class AdvertiserTypeSerializer(serializers.ModelSerializer):

@@ -6,10 +6,10 @@ from rest_framework.views import APIView
 from signage.api import ratelimit
 from signage.api.authentication import oauth2_token
 from signage.api.flex import NestedFlexFieldsMixin, plan_queryset
-from signage.api.viewsets import ReadOnlyModelViewSet
 
 from .. import scoping
 from ..models import Fleet
+from .base import ReadOnlyModelViewSet
 from .serializers import FleetSerializer
 
 
@@ -85,6 +85,7 @@ class MeView(APIView):
     the features enabled for it. Does not count against rate limits."""
 
     throttle_classes = [ratelimit.RateLimitPeekThrottle]
+    router = None  # the management API's router, whose endpoints' rate limits are reported (given by the URLconf)
 
     @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
     def get(self, request):
@@ -129,8 +130,5 @@ class MeView(APIView):
             "expires_at": serializers.DateTimeField().to_representation(expires_at) if expires_at else None,
         }
 
-    @staticmethod
-    def _endpoints() -> list[str]:
-        from signage.api_urls import router  # the router imports this view
-
-        return [prefix for prefix, _viewset, _basename in router.registry]
+    def _endpoints(self) -> list[str]:
+        return [prefix for prefix, _viewset, _basename in self.router.registry]

@@ -2,10 +2,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from apps.accounts.api.base import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.screens.api.serializers import WeekHoursField
 from apps.screens.models import Screen, ScreenGroup
-from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField, Serializer
+from signage.api.serializers import Serializer
 from signage.bounds import DAY_VALIDATORS, MAX_INT, parse_id
 
 from ..conditions import CONDITIONS_SCHEMA

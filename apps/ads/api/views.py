@@ -3,7 +3,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from signage.api.viewsets import ModelViewSet
+from apps.accounts.api.base import ModelViewSet
 
 from .. import services
 from ..filters import AdFilter, BroadcastFilter

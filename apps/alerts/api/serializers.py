@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
+from apps.accounts.api.base import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField
 from apps.devices.models import Device
-from signage.api.serializers import FleetOwnedSerializer, ModelSerializer, ScopedHyperlinkedRelatedField
 
 from ..models import Alert, AlertDevice, AlertRule
 

@@ -5,7 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.accounts import permissions
-from signage.api.viewsets import FleetScopedMixin, ModelViewSet
+from apps.accounts.api.base import FleetScopedMixin, ModelViewSet
 
 from .. import services
 from ..filters import AlertFilter, AlertRuleFilter

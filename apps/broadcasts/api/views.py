@@ -5,9 +5,9 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from apps.accounts.api.base import FleetScopedAPIView
 from apps.screens.models import Screen
 from signage.api.filters import InstantField
-from signage.api.viewsets import FleetScopedAPIView
 
 from ..loop import loop_for_screen
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
+from apps.accounts.api.base import ModelSerializer, ScopedHyperlinkedRelatedField
 from apps.screens.models import Screen
-from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedField
 
 from ..models import TELEMETRY_FIELDS, CommandType, Device, DeviceCommand, TelemetrySample
 from ..policies.api import DevicePolicySerializer

@@ -10,7 +10,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from apps.accounts import scoping
-from signage.api.viewsets import FleetScopedMixin
+from apps.accounts.api.base import FleetScopedMixin
 
 from .. import services
 from ..filters import DeviceFilter

@@ -8,10 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.accounts import permissions
+from apps.accounts.api.base import (
+    FilterSet,
+    FleetScopedMixin,
+    ModelSerializer,
+    OnlyFleetDefault,
+    ScopedHyperlinkedRelatedField,
+)
 from apps.accounts.models import Fleet
-from signage.api.filters import FilterSet, StrictBooleanFilter
-from signage.api.serializers import ModelSerializer, OnlyFleetDefault, ScopedHyperlinkedRelatedField
-from signage.api.viewsets import FleetScopedMixin
+from signage.api.filters import StrictBooleanFilter
 from signage.bounds import instant_clean
 
 from . import services

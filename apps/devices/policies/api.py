@@ -8,10 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.accounts import permissions
+from apps.accounts.api.base import FilterSet, FleetOwnedSerializer, ModelViewSet, ScopedHyperlinkedRelatedField
 from apps.accounts.models import Fleet
-from signage.api.filters import FilterSet, ModelChoiceFilter, StrictBooleanFilter
-from signage.api.serializers import FleetOwnedSerializer, ScopedHyperlinkedRelatedField
-from signage.api.viewsets import ModelViewSet
+from signage.api.filters import ModelChoiceFilter, StrictBooleanFilter
 
 from . import services
 from .models import PRIORITY_MAX, PRIORITY_MIN, DevicePolicy, Policy, Tag

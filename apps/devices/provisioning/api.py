@@ -4,10 +4,9 @@ import django_filters
 from rest_framework import serializers
 
 from apps.accounts import permissions
+from apps.accounts.api.base import FilterSet, FleetOwnedSerializer, ModelViewSet, ScopedHyperlinkedRelatedField
 from apps.screens.models import Screen
-from signage.api.filters import FilterSet, ModelChoiceFilter
-from signage.api.serializers import FleetOwnedSerializer, ScopedHyperlinkedRelatedField
-from signage.api.viewsets import ModelViewSet
+from signage.api.filters import ModelChoiceFilter
 
 from ..policies.models import Policy, Tag
 from . import services

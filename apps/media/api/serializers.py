@@ -2,8 +2,8 @@ from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.relations import HyperlinkedIdentityField
 
+from apps.accounts.api.base import FleetOwnedSerializer, OnlyFleetDefault, ScopedHyperlinkedRelatedField
 from apps.accounts.models import Fleet
-from signage.api.serializers import FleetOwnedSerializer, OnlyFleetDefault, ScopedHyperlinkedRelatedField
 from signage.bounds import MAX_INT
 
 from ..models import LIVE, Media, MediaType

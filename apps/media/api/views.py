@@ -5,8 +5,8 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.accounts.api.base import ModelViewSet
 from signage.api.parsers import FormParser, JSONParser, MultiPartParser
-from signage.api.viewsets import ModelViewSet
 
 from .. import live, services
 from ..filters import MediaFilter

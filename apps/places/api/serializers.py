@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.accounts.api.base import ModelSerializer, ScopedHyperlinkedRelatedField
 from apps.accounts.models import Fleet
-from signage.api.serializers import ModelSerializer, ScopedHyperlinkedRelatedField
 
 from ..models import Place
 

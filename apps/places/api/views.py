@@ -5,7 +5,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from apps.accounts import permissions, scoping
-from signage.api.viewsets import ModelViewSet
+from apps.accounts.api.base import ModelViewSet
 
 from ..filters import PlaceFilter
 from ..models import Place

@@ -2,9 +2,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
 
+from apps.accounts.api.base import FleetOwnedSerializer, ScopedHyperlinkedRelatedField
 from apps.accounts.models import Fleet, validate_timezone
 from apps.places.models import Place
-from signage.api.serializers import FleetOwnedSerializer, ScopedHyperlinkedRelatedField
 from signage.bounds import MAX_BIGINT
 
 from ..hours import clean_week_hours

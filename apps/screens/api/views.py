@@ -1,5 +1,5 @@
+from apps.accounts.api.base import ModelViewSet
 from signage.api.fastlist import FastListMixin
-from signage.api.viewsets import ModelViewSet
 
 from ..filters import ScreenFilter
 from ..models import Screen, ScreenGroup, ScreenType

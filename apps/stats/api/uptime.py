@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from apps.accounts.api.base import FleetScopedAPIView
 from apps.devices.models import Device
-from signage.api.viewsets import FleetScopedAPIView
 
 from ..uptime import offline_ranges, uptime_summary
 from .serializers import ID, CommaListField
