@@ -17,8 +17,7 @@ from apps.screens.models import Screen, ScreenGroup
 from apps.screens.widgets import WeekHoursField
 
 from .feeds import data_feed_save
-from .filters import current_ads_q
-from .models import Ad, Broadcast, DataFeed, Playlist, QuotaOverflow, Schedule
+from .models import Ad, Broadcast, DataFeed, Playlist, QuotaOverflow, Schedule, current_q
 from .services import broadcast_delete, broadcast_save, campaign_audit, campaign_create, campaign_update
 
 
@@ -33,8 +32,7 @@ class CurrentFilter(admin.SimpleListFilter):
         if self.value() not in ("yes", "no"):
             return queryset
         fleets = Fleet.objects.unscoped("the fleets of scoped campaigns").filter(pk__in=queryset.values("fleet_id"))
-        fleets = fleets.values_list("pk", "timezone")
-        condition = current_ads_q(fleets)
+        condition = current_q(fleets.values_list("pk", "timezone"))
         return queryset.filter(condition) if self.value() == "yes" else queryset.exclude(condition)
 
 

@@ -1,14 +1,12 @@
 import uuid
-import zoneinfo
 
 import django_filters
 from django.db.models import Q
-from django.utils import timezone
 
 from apps.accounts.api.base import FilterSet
 from signage.api.filters import StrictBooleanFilter
 
-from .models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType
+from .models import Ad, AdStatus, Broadcast, CampaignType, MultimediaType, current_q
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -16,21 +14,6 @@ def _uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-def current_ads_q(fleets) -> Q:
-    """Current campaigns: started (startdate <= today) and not ended (enddate null or >= today), "today"
-    being each fleet's own date in its timezone."""
-    by_zone: dict[str, list[int]] = {}
-    for fleet_id, zone in fleets:
-        by_zone.setdefault(zone, []).append(fleet_id)
-    condition = Q(pk__in=[])
-    for zone, fleet_ids in by_zone.items():
-        today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
-        condition |= Q(fleet_id__in=fleet_ids, campaign_startdate__lte=today) & (
-            Q(campaign_enddate__isnull=True) | Q(campaign_enddate__gte=today)
-        )
-    return condition
 
 
 class AdFilter(FilterSet):
@@ -65,8 +48,7 @@ class AdFilter(FilterSet):
         if not value:  # reference 000: "Use current=false (or omit the parameter) to list all campaigns"
             return queryset
         fleets = Fleet.objects.unscoped("the fleets of scoped campaigns").filter(pk__in=queryset.values("fleet_id"))
-        fleets = fleets.values_list("pk", "timezone")
-        return queryset.filter(current_ads_q(fleets))
+        return queryset.filter(current_q(fleets.values_list("pk", "timezone")))
 
 
 class BroadcastFilter(FilterSet):

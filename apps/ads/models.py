@@ -6,9 +6,13 @@ against share-of-voice quotas in one transaction.
 """
 
 import uuid
+import zoneinfo
+from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.accounts.models import AdvertiserType, Fleet
 from apps.media.models import Media
@@ -32,6 +36,46 @@ class MultimediaType(models.TextChoices):
     PLAYLIST = "playlist", "Playlist"
     CLONED = "cloned", "Cloned"
     STRETCHED = "stretched", "Stretched"
+
+
+# --- the campaign's calendar: the one home of "current" and of the sliding turn -------------------------
+
+
+def runs_between(start: date, end: date | None, day_from: date, day_to: date | None = None) -> bool:
+    """Whether a campaign from `start` to `end` (None: open-ended) runs on some day from `day_from` to
+    `day_to` (both included; `day_from` alone when None). Current on a day: `runs_between(start, end, day)`."""
+    return start <= (day_from if day_to is None else day_to) and (end is None or end >= day_from)
+
+
+def running_q(day_from: date, day_to: date | None = None, *, prefix: str = "") -> Q:
+    """`runs_between` in SQL, on the campaign's date columns (`prefix="ad__"` from a broadcast)."""
+    return Q(**{f"{prefix}campaign_startdate__lte": day_from if day_to is None else day_to}) & (
+        Q(**{f"{prefix}campaign_enddate__isnull": True}) | Q(**{f"{prefix}campaign_enddate__gte": day_from})
+    )
+
+
+def current_q(fleets) -> Q:
+    """Campaigns current today, "today" being each fleet's own date in its timezone; `fleets` are
+    (fleet id, timezone) pairs."""
+    by_zone: dict[str, list[int]] = {}
+    for fleet_id, zone in fleets:
+        by_zone.setdefault(zone, []).append(fleet_id)
+    condition = Q(pk__in=[])
+    for zone, fleet_ids in by_zone.items():
+        condition |= Q(fleet_id__in=fleet_ids) & running_q(timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date())
+    return condition
+
+
+def sliding_turn(start: date, day: date, screens: int) -> int:
+    """The position, in broadcast order, of the one screen a sliding campaign plays on `day`: one screen a
+    day, in turn, from its first day."""
+    return (day - start).days % screens
+
+
+def sliding_turn_days(start: date, turn: int, screens: int) -> int:
+    """The days whose `sliding_turn` is `turn`, as the residue of their ordinal modulo `screens` (the
+    inverse of `sliding_turn`, for the quota engine's search over residue classes)."""
+    return (start.toordinal() + turn) % screens
 
 
 class Ad(FleetOwned):
@@ -93,6 +137,10 @@ class Ad(FleetOwned):
     @property
     def is_share_of_voice(self) -> bool:
         return self.author_origin_id is not None
+
+    def is_current(self, day: date) -> bool:
+        """Started by `day` and not ended before it (whatever its status)."""
+        return runs_between(self.campaign_startdate, self.campaign_enddate, day)
 
 
 class Broadcast(FleetOwned):

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from math import gcd
 
+from .models import runs_between, sliding_turn, sliding_turn_days
+
 EPSILON = 1e-9
 DAY = timedelta(days=1)
 # Sliding campaigns of one advertiser type that may run on one screen at once: the search below is
@@ -51,11 +53,13 @@ class Load:
     sliding_order: tuple = ()  # sliding: the screens in broadcast order, one a day
 
     def runs_on(self, day: date) -> bool:
-        return self.start <= day and (self.end is None or day <= self.end)
+        return runs_between(self.start, self.end, day)
 
     def seconds_on(self, screen_id, day: date) -> float:
-        turn = (day - self.start).days % len(self.sliding_order) if self.sliding_order else None
-        if turn is not None and self.sliding_order[turn] != screen_id:
+        if (
+            self.sliding_order
+            and self.sliding_order[sliding_turn(self.start, day, len(self.sliding_order))] != screen_id
+        ):
             return 0.0
         return self.durations.get(screen_id, 0.0)
 
@@ -117,7 +121,7 @@ def _first_day_over(screen_id, sliding: list[Load], room: float, start: date, en
         seconds = load.durations.get(screen_id, 0.0)
         size = len(load.sliding_order)
         residues = [
-            (load.start.toordinal() + turn) % size for turn, s in enumerate(load.sliding_order) if s == screen_id
+            sliding_turn_days(load.start, turn, size) for turn, s in enumerate(load.sliding_order) if s == screen_id
         ]
         if seconds > 0 and residues:
             classes.append((seconds, size, residues))

@@ -25,7 +25,17 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Q
 
 from apps.ads import conditions as rules
-from apps.ads.models import AdStatus, Broadcast, BroadcastScreen, CampaignType, DataFeed, MultimediaType
+from apps.ads.models import (
+    AdStatus,
+    Broadcast,
+    BroadcastScreen,
+    CampaignType,
+    DataFeed,
+    MultimediaType,
+    running_q,
+    runs_between,
+    sliding_turn,
+)
 from apps.media.models import LIVE
 from apps.screens.hours import is_open
 from apps.screens.models import ScheduleMode, Screen
@@ -98,12 +108,12 @@ def plays_on(candidate: Candidate, screen: ScreenState, at: datetime) -> bool:
     today = now.date()
     if candidate.status != AdStatus.ACTIVE or not candidate.main_loop or candidate.media_id is None:
         return False
-    if candidate.start > today or (candidate.end is not None and candidate.end < today):
+    if not runs_between(candidate.start, candidate.end, today):
         return False
     if candidate.valid_until is not None and candidate.valid_until <= at:
         return False
     if candidate.sliding_order:
-        turn = (today - candidate.start).days % len(candidate.sliding_order)
+        turn = sliding_turn(candidate.start, today, len(candidate.sliding_order))
         if str(candidate.sliding_order[turn]) != str(screen.id):
             return False
     if not is_open(candidate.display_periods, now.isoweekday(), now.time()):
@@ -228,11 +238,10 @@ def candidates_for_screens(screen_ids, day_from: date, day_to: date) -> dict[str
         broadcast.pk: broadcast
         for broadcast in Broadcast.objects.filter(
             aimed,
+            running_q(day_from, day_to, prefix="ad__"),
             ad__status=AdStatus.ACTIVE,
-            ad__campaign_startdate__lte=day_to,
             media__isnull=False,
         )
-        .exclude(ad__campaign_enddate__lt=day_from)
         .distinct()
         .select_related("ad", "media")
     }

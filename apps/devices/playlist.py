@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.ads.conditions import PLACE_KEYS
+from apps.ads.models import runs_between
 from apps.broadcasts.loop import build_loop, candidates_for_screens, condition_changes, screen_state
 from apps.media.models import WITHOUT_FILE, MediaType
 from apps.screens.models import Screen
@@ -124,7 +125,7 @@ def _state(screen, at: datetime, today, horizon, candidates) -> dict:
             continue
         if candidate.valid_until is not None and candidate.valid_until <= at:
             continue
-        if (candidate.end is not None and candidate.end < today) or candidate.start > horizon:
+        if not runs_between(candidate.start, candidate.end, today, horizon):
             continue
         upcoming[candidate.media_id] = {
             "content_id": f"{candidate.media_type}-{candidate.media_id}",
