@@ -29,7 +29,7 @@ from django.utils import timezone
 from apps.ads.conditions import PLACE_KEYS
 from apps.ads.models import runs_between
 from apps.broadcasts.loop import build_loop, candidates_for_screens, condition_changes, screen_state
-from apps.media.models import WITHOUT_FILE, MediaType
+from apps.media.models import WITHOUT_FILE, MediaType, public_id
 from apps.screens.models import Screen
 from signage import kv
 
@@ -128,7 +128,7 @@ def _state(screen, at: datetime, today, horizon, candidates) -> dict:
         if not runs_between(candidate.start, candidate.end, today, horizon):
             continue
         upcoming[candidate.media_id] = {
-            "content_id": f"{candidate.media_type}-{candidate.media_id}",
+            "content_id": public_id(candidate.media_type, candidate.media_id),
             "media_id": candidate.media_id,
             "type": candidate.media_type,
             "file_hash": candidate.file_hash,
@@ -137,7 +137,7 @@ def _state(screen, at: datetime, today, horizon, candidates) -> dict:
     items = [
         {
             "order": entry.position,
-            "content_id": f"{entry.media_type}-{entry.media_id}",
+            "content_id": public_id(entry.media_type, entry.media_id),
             "media_id": entry.media_id,
             "type": entry.media_type,
             "duration": entry.duration,

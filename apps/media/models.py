@@ -97,7 +97,7 @@ class Media(FleetOwned):
 
     @property
     def public_id(self) -> str:
-        return f"{self.type}-{self.pk}"
+        return public_id(self.type, self.pk)
 
     @property
     def valid_until(self):
@@ -119,6 +119,12 @@ class Media(FleetOwned):
     def play_duration(self) -> float | None:
         """Seconds in a loop: the video's own duration, else the display time."""
         return self.duration if self.type == MediaType.VIDEO else self.display_time
+
+
+def public_id(media_type: str, media_id: int) -> str:
+    """A media's id in the APIs and the device protocol, `<type>-<number>` ("video-508", reference 000);
+    from the two columns, for rows read without their Media (loops, proof of play)."""
+    return f"{media_type}-{media_id}"
 
 
 PUBLIC_ID = re.compile(r"^(picture|video|pdf|web|youtube|livestream)-([0-9]{1,18})$")

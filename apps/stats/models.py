@@ -14,6 +14,7 @@ times at once, is stored once.
 
 from django.db import models
 
+from apps.media.models import public_id
 from signage.scopes import FleetOwned
 
 
@@ -56,11 +57,11 @@ class PlayEvent(FleetOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.media_type}-{self.media_id} on {self.screen_name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.media_public_id} on {self.screen_name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
     @property
     def media_public_id(self) -> str:
-        return f"{self.media_type}-{self.media_id}"
+        return public_id(self.media_type, self.media_id)
 
 
 class HourlyPlays(FleetOwned):

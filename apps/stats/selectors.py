@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from apps.accounts import scoping
+from apps.media.models import public_id
 from apps.screens.models import Screen, ScreenGroup
 
 from . import partitions
@@ -194,7 +195,7 @@ def displays_rows(query: StatsQuery, *, newest_first: bool) -> Iterator[tuple]:
         yield (
             pk, event_id, started_at.isoformat(), duration, screen_id, screen_name, device_id, device_name,
             place_id if place_id is not None else "", place_name, ad_id or "", ad_name, broadcast_id or "",
-            f"{media_type}-{media_id}", media_name, tz, received_at.isoformat(),
+            public_id(media_type, media_id), media_name, tz, received_at.isoformat(),
         )  # fmt: skip
 
 

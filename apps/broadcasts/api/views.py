@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.accounts.api.base import FleetScopedAPIView
+from apps.media.models import public_id
 from apps.screens.models import Screen
 from signage.api.filters import InstantField
 
@@ -73,8 +74,8 @@ class ScreenLoopView(FleetScopedAPIView):
                 "entries": [
                     {
                         "position": entry.position,
-                        "media": link("media-detail", pk=f"{entry.media_type}-{entry.media_id}"),
-                        "media_id": f"{entry.media_type}-{entry.media_id}",
+                        "media": link("media-detail", pk=public_id(entry.media_type, entry.media_id)),
+                        "media_id": public_id(entry.media_type, entry.media_id),
                         "duration": entry.duration,
                         "broadcast": link("broadcast-detail", pk=entry.broadcast_id),
                         "ad": link("ad-detail", pk=entry.ad_id),
