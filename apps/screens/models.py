@@ -142,6 +142,27 @@ class Screen(FleetOwned):
             self.timezone = self.fleet.timezone
         super().save(*args, **kwargs)
 
+    @classmethod
+    def custom_slug_check(cls, slug: str | None, *, exclude_pk=None) -> None:
+        """The one rule for custom slugs: unique across the platform (every fleet). The unique constraint
+        backs it against concurrent writers; this gives the reference's error first."""
+        taken = cls.objects.unscoped("a custom slug is unique across fleets").filter(custom_slug=slug)
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        if slug and taken.exists():
+            raise ValidationError(CUSTOM_SLUG_TAKEN, code="invalid")
+
+    def custom_slug_clean(self) -> None:
+        try:
+            Screen.custom_slug_check(self.custom_slug or None, exclude_pk=self.pk)
+        except ValidationError as error:
+            raise ValidationError({"custom_slug": error}) from None
+
+    def validate_unique(self, exclude=None):
+        super().validate_unique(exclude=[*(exclude or []), "custom_slug"])
+        if "custom_slug" not in (exclude or []):
+            self.custom_slug_clean()
+
     def clean(self):
         errors = {}
         if self.active and self.deactivation_reason:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from apps.accounts.models import Fleet
 from signage.errors import DomainError
 
-from .models import CUSTOM_SLUG_TAKEN, Screen, ScreenGroup
+from .models import Screen, ScreenGroup
 
 
 class ScreenLimitReached(DomainError):
@@ -79,8 +79,7 @@ def _save(screen: Screen) -> None:
         with transaction.atomic():
             screen.save()
     except IntegrityError:
-        if screen.custom_slug and Screen.objects.filter(custom_slug=screen.custom_slug).exclude(pk=screen.pk).exists():
-            raise ValidationError({"custom_slug": ValidationError(CUSTOM_SLUG_TAKEN, code="invalid")}) from None
+        screen.custom_slug_clean()  # its error, when a concurrent writer took the custom slug
         raise
 
 

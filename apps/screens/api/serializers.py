@@ -8,7 +8,7 @@ from apps.places.models import Place
 from signage.bounds import MAX_BIGINT
 
 from ..hours import clean_week_hours
-from ..models import CUSTOM_SLUG_TAKEN, ROTATIONS, DeactivationReason, Orientation, Screen, ScreenGroup, ScreenType
+from ..models import ROTATIONS, DeactivationReason, Orientation, Screen, ScreenGroup, ScreenType
 from ..services import allocated_times_clean, screen_create, screen_update
 
 PLACE_FIELDS = ["full_address", "street_number", "address", "postalcode", "city", "county", "region", "country"]
@@ -143,11 +143,7 @@ class ScreenSerializer(FleetOwnedSerializer):
     def validate_custom_slug(self, value):
         if not value:
             return None
-        taken = Screen.objects.unscoped("a custom slug is unique across fleets").filter(custom_slug=value)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError(CUSTOM_SLUG_TAKEN, code="invalid")
+        Screen.custom_slug_check(value, exclude_pk=self.instance.pk if self.instance is not None else None)
         return value
 
     def validate(self, attrs):
