@@ -327,8 +327,7 @@ class ContentDownloadView(APIView):
             raise Http404
         if int(expires) < timezone.now().timestamp():
             return Response({"detail": "This download link has expired.", "code": "expired"}, status=403)
-        expected = services.download_signature(int(device_id), parsed[1], int(expires))
-        if not constant_time_compare(signature, expected):
+        if not services.download_signature_matches(int(device_id), parsed[1], int(expires), signature):
             return Response({"detail": "Invalid signature.", "code": "invalid_signature"}, status=403)
         with unscoped("the player and media a signed download link names"):
             device = Device.objects.select_related("screen").filter(pk=device_id).first()

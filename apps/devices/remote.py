@@ -1,5 +1,6 @@
 """Remote URLs: a campaign played now on a screen's devices (on-demand display), a screen's remote page."""
 
+from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -9,13 +10,22 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.accounts.api.base import FleetScopedAPIView
-from apps.ads.models import Ad, AdStatus, BroadcastScreen
-from apps.ads.services import fleet_today
+from apps.ads.models import Ad, BroadcastScreen
 from apps.screens.models import Screen
-from signage.remote import read_remote_token, remote_token
+from signage import signed
+from signage.errors import DomainError
 
-from .models import CommandType, Device
-from .services import command_create
+from .services import campaign_play_now
+
+
+# One purpose for both kinds of remote URL, the kind inside the token (URLs issued before stay valid).
+def _remote_token(kind: str, **values) -> str:
+    return signed.token("remote", k=kind, **values)
+
+
+def _remote_values(token: str, kind: str) -> dict | None:
+    values = signed.token_values(token, "remote", settings.SIGNAGE_REMOTE_URL_MAX_AGE)
+    return values if values is not None and values.get("k") == kind else None
 
 
 class AdRemoteCallUrlsView(FleetScopedAPIView):
@@ -47,7 +57,7 @@ class AdRemoteCallUrlsView(FleetScopedAPIView):
                     "screen": request.build_absolute_uri(reverse("screen-detail", kwargs={"pk": screen.pk})),
                     "screen_name": screen.name,
                     "remote_call_url": request.build_absolute_uri(
-                        reverse("remote-call", kwargs={"token": remote_token("call", a=str(ad.pk), s=str(screen.pk))})
+                        reverse("remote-call", kwargs={"token": _remote_token("call", a=str(ad.pk), s=str(screen.pk))})
                     ),
                 }
                 for screen in screens
@@ -59,7 +69,7 @@ class AdRemoteCallUrlsView(FleetScopedAPIView):
 @require_http_methods(["GET", "POST"])
 def remote_call(request, token):
     """Calling a remote call URL queues a `play_ad` command on the screen's devices."""
-    values = read_remote_token(token, "call")
+    values = _remote_values(token, "call")
     if values is None:
         raise Http404
     ad = (
@@ -70,15 +80,11 @@ def remote_call(request, token):
     ad = ad.first()
     if ad is None:
         raise Http404
-    today = fleet_today(ad.fleet)
-    current = ad.campaign_startdate <= today and (ad.campaign_enddate is None or ad.campaign_enddate >= today)
-    on_screen = BroadcastScreen.objects.filter(broadcast__ad=ad, screen_id=values["s"]).exists()
-    if ad.status != AdStatus.ACTIVE or not current or not on_screen:
-        return JsonResponse({"detail": "This campaign does not play on this screen now.", "code": "gone"}, status=410)
-    devices = list(Device.objects.of_fleet(ad.fleet_id).filter(screen_id=values["s"]))
-    for device in devices:
-        command_create(device=device, kind=CommandType.PLAY_AD, payload={"ad": str(ad.pk)})
-    return JsonResponse({"queued": len(devices), "ad": str(ad.pk), "screen": values["s"]}, status=202)
+    try:
+        commands = campaign_play_now(ad=ad, screen_id=values["s"])
+    except DomainError as refused:
+        return JsonResponse(refused.payload, status=refused.status)
+    return JsonResponse({"queued": len(commands), "ad": str(ad.pk), "screen": values["s"]}, status=202)
 
 
 class ScreenRemoteUrlView(FleetScopedAPIView):
@@ -90,7 +96,7 @@ class ScreenRemoteUrlView(FleetScopedAPIView):
     )
     def get(self, request, pk):
         screen = self.get_scoped_object(Screen.objects.all(), pk=pk)
-        url = reverse("remote-screen", kwargs={"token": remote_token("screen", s=str(screen.pk))})
+        url = reverse("remote-screen", kwargs={"token": _remote_token("screen", s=str(screen.pk))})
         return Response({"remote_url": request.build_absolute_uri(url)})
 
 
@@ -100,7 +106,7 @@ def remote_screen(request, token):
 
     from apps.broadcasts.loop import loop_for_screen
 
-    values = read_remote_token(token, "screen")
+    values = _remote_values(token, "screen")
     screens = Screen.objects.unscoped("the screen a signed remote-page URL names")
     screen = screens.filter(pk=values["s"]).first() if values else None
     if screen is None:

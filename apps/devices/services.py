@@ -6,7 +6,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -14,12 +13,13 @@ from django.urls import get_urlconf, reverse
 from django.utils import timezone
 
 from apps.accounts.models import Fleet
-from apps.ads.models import Ad
+from apps.ads.models import Ad, AdStatus, BroadcastScreen
+from apps.ads.services import fleet_today
 from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
-from signage import kv
+from signage import kv, signed
 from signage.bounds import is_ascii_digits
-from signage.errors import field_error
+from signage.errors import DomainError, field_error
 
 from . import lean
 from .models import (
@@ -250,6 +250,20 @@ def commands_queue(*, devices: list[Device], kind: str, payload: dict, author=No
     return commands
 
 
+@transaction.atomic
+def campaign_play_now(*, ad: Ad, screen_id: str, author=None) -> list[DeviceCommand]:
+    """On-demand display: queue `play_ad` on the players of the screen. Only a campaign that is active,
+    current in its fleet's today and broadcast on this screen plays (a 410 `gone` DomainError otherwise)."""
+    on_screen = BroadcastScreen.objects.filter(broadcast__ad=ad, screen_id=screen_id).exists()
+    if ad.status != AdStatus.ACTIVE or not ad.is_current(fleet_today(ad.fleet)) or not on_screen:
+        raise DomainError({"detail": "This campaign does not play on this screen now.", "code": "gone"}, 410)
+    devices = Device.objects.of_fleet(ad.fleet_id).filter(screen_id=screen_id)
+    return [
+        command_create(device=device, kind=CommandType.PLAY_AD, payload={"ad": str(ad.pk)}, author=author)
+        for device in devices
+    ]
+
+
 def command_result(*, device: Device, command_id, status: str, result=None) -> DeviceCommand:
     """A device reports how a command went; the first report wins (idempotent)."""
     try:
@@ -285,23 +299,17 @@ def device_lock(*, device: Device, pin: str | None, author=None) -> Device:
 # --- playlist and downloads --------------------------------------------------------------------------------
 
 
-def _signer() -> signing.Signer:
-    signer = _signers.get(settings.SECRET_KEY)
-    if signer is None:
-        signer = _signers[settings.SECRET_KEY] = signing.Signer(salt="signage.device-download")
-    return signer
+def _download_message(device_id, media_id, expires: int) -> str:
+    return f"{device_id}:{media_id}:{expires}"
 
 
-_signers: dict = {}
-
-
-def download_signature(device_id, media_id, expires: int) -> str:
-    return _signer().signature(f"{device_id}:{media_id}:{expires}")
+def download_signature_matches(device_id, media_id, expires: int, given: str) -> bool:
+    return signed.signature_matches("device-download", _download_message(device_id, media_id, expires), given)
 
 
 def download_url(device: Device, content: dict, expires: int) -> str:
     path = _download_path().replace(PLACEHOLDER, content["content_id"])
-    signature = download_signature(device.pk, content["media_id"], expires)
+    signature = signed.signature("device-download", _download_message(device.pk, content["media_id"], expires))
     return f"{path}?device={device.pk}&expires={expires}&signature={signature}"
 
 
