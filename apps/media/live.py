@@ -27,7 +27,7 @@ from signage.errors import field_error
 
 from .fetching import FetchError, check_url, fetch
 from .models import Media, MediaType
-from .services import REFRESH_REFUSED, check_display_time, media_create_from_capture
+from .services import REFRESH_REFUSED, display_time_clean, media_create_from_capture
 
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com", "www.youtube-nocookie.com"}
@@ -109,7 +109,7 @@ def media_create_live(
     request field the URL came in, for errors. Bad input is a ValidationError, nothing stored."""
     if kind not in (MediaType.WEB, MediaType.YOUTUBE, MediaType.LIVESTREAM):
         raise field_error("type", f"'{kind}' is not a content type given by URL or id.")
-    check_display_time(kind, display_time)
+    display_time = display_time_clean(kind=kind, display_time=display_time)
     if refresh_time and kind != MediaType.WEB:
         raise field_error("refresh_time", REFRESH_REFUSED)
     if kind == MediaType.WEB:

@@ -57,9 +57,14 @@ def _spooled(upload):
         os.unlink(out.name)
 
 
-def check_display_time(kind: str, display_time: int | None) -> None:
-    if kind != MediaType.VIDEO and not display_time:
+def display_time_clean(*, kind: str, display_time: int | None) -> int | None:
+    """The display time a media of this type stores: pictures, PDFs and pages need one (seconds); a video
+    plays for its own duration and keeps none."""
+    if kind == MediaType.VIDEO:
+        return None
+    if not display_time:
         raise field_error("display_time", f"A {kind} needs a display_time (seconds).", "required")
+    return display_time
 
 
 def _store(media: Media, path: str, probe: Probe, checksum: str, size: int) -> None:
@@ -133,13 +138,13 @@ def media_create_from_upload(
             probe = probe_file(path)
         except InvalidMedia as error:
             raise field_error("file", str(error)) from None
-        check_display_time(probe.type, display_time)
+        display_time = display_time_clean(kind=probe.type, display_time=display_time)
         media = Media(
             fleet=fleet,
             author=author,
             name=name or os.path.basename(upload.name or "") or probe.type,
             folder=folder,
-            display_time=display_time if probe.type != MediaType.VIDEO else None,
+            display_time=display_time,
         )
         _store(media, path, probe, checksum, size)
     return media
@@ -198,14 +203,14 @@ def media_create_from_url(
             probe = probe_file(fetched.path, claimed_type=kind)
         except InvalidMedia as error:
             raise field_error(field, str(error)) from None
-        check_display_time(probe.type, display_time)
+        display_time = display_time_clean(kind=probe.type, display_time=display_time)
         now = timezone.now()
         media = Media(
             fleet=fleet,
             author=author,
             name=name or os.path.basename(url.split("?")[0].rstrip("/")) or probe.type,
             folder=folder,
-            display_time=display_time if probe.type != MediaType.VIDEO else None,
+            display_time=display_time,
             source_url=url,
             refresh_time=refresh_time,
             validity_time=validity_time,
@@ -263,7 +268,7 @@ def media_create_from_capture(
     (minutes) the page is captured again on schedule; `owner` is kept in the capture's metadata (the
     campaign an adupdater screenshot belongs to). A page that cannot be captured is a 400 on `field`.
     `kind` "web" makes it a web page (reference 002): shown live where players can, the capture elsewhere."""
-    check_display_time(kind, display_time)
+    display_time = display_time_clean(kind=kind, display_time=display_time)
     try:
         path, probe, checksum, size, capture = _captured_file(url, width, height, owner)
     except CaptureError as error:
@@ -527,8 +532,7 @@ def media_share_external(*, media: Media, folder: str = "") -> Media:
 def media_update(*, media: Media, values: dict) -> Media:
     for field, value in values.items():
         setattr(media, field, value)
-    if media.type != MediaType.VIDEO and not media.display_time:
-        raise field_error("display_time", f"A {media.type} needs a display_time (seconds).", "required")
+    display_time_clean(kind=media.type, display_time=media.display_time)  # checked, a video's left as it is
     if "refresh_time" in values:
         if values["refresh_time"] and not media.refreshable:
             raise field_error("refresh_time", REFRESH_REFUSED)
