@@ -303,13 +303,17 @@ def _download_message(device_id, media_id, expires: int) -> str:
     return f"{device_id}:{media_id}:{expires}"
 
 
+def download_signature(device_id, media_id, expires: int) -> str:
+    return signed.signature("device-download", _download_message(device_id, media_id, expires))
+
+
 def download_signature_matches(device_id, media_id, expires: int, given: str) -> bool:
     return signed.signature_matches("device-download", _download_message(device_id, media_id, expires), given)
 
 
 def download_url(device: Device, content: dict, expires: int) -> str:
     path = _download_path().replace(PLACEHOLDER, content["content_id"])
-    signature = signed.signature("device-download", _download_message(device.pk, content["media_id"], expires))
+    signature = download_signature(device.pk, content["media_id"], expires)
     return f"{path}?device={device.pk}&expires={expires}&signature={signature}"
 
 

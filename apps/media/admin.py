@@ -117,7 +117,7 @@ class MediaAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         data = form.cleaned_data
         if change:
             current = Media.objects.get(pk=obj.pk)
-            return self.call_service(services.media_update, media=current, values=form_values(form, changed_only=True))
+            return self.call_service(services.media_update, media=current, **form_values(form, changed_only=True))
         common = {
             "fleet": data["fleet"],
             "author": request.user,

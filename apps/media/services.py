@@ -22,6 +22,7 @@ from PIL import Image, ImageOps
 
 from apps.accounts.content import fleet_content_changed
 from apps.accounts.models import Fleet
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import DomainError, field_error
 
 from .capture import CaptureError, capture_page
@@ -529,7 +530,20 @@ def media_share_external(*, media: Media, folder: str = "") -> Media:
     return media
 
 
-def media_update(*, media: Media, values: dict) -> Media:
+def media_update(
+    *,
+    media: Media,
+    name: str | Unchanged = UNCHANGED,
+    folder: str | Unchanged = UNCHANGED,
+    display_time: int | Unchanged | None = UNCHANGED,
+    refresh_time: int | Unchanged | None = UNCHANGED,
+    validity_time: int | Unchanged | None = UNCHANGED,
+) -> Media:
+    """Change what a media's file does not decide (only the fields given): a picture or PDF keeps a display
+    time, only a URL media refreshes (its next refresh counted from now)."""
+    values = given(
+        name=name, folder=folder, display_time=display_time, refresh_time=refresh_time, validity_time=validity_time
+    )
     for field, value in values.items():
         setattr(media, field, value)
     display_time_clean(kind=media.type, display_time=media.display_time)  # checked, a video's left as it is

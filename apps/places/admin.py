@@ -43,14 +43,14 @@ class PlaceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         if not change:
             values = form_values(form, changed_only=False, exclude=["exclusive_fleet", "full_address"])
             place, created = self.call_service(
-                place_create, values=values, exclusive_fleet=form.cleaned_data.get("exclusive_fleet")
+                place_create, exclusive_fleet=form.cleaned_data.get("exclusive_fleet"), **values
             )
             if not created:
                 raise Refused({"__all__": [f"This address is already the place '{place}'."]})
             return place
         current = Place.objects.of_fleet(obj.exclusive_fleet_id).get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["exclusive_fleet", "full_address"])
-        return self.call_service(place_update, place=current, values=values)
+        return self.call_service(place_update, place=current, **values)
 
     def service_delete(self, request, obj):
         place_delete(place=obj)

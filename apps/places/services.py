@@ -3,6 +3,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from apps.accounts.models import Fleet
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import DomainError
 
 from .geocoding import Address, get_geocoder
@@ -51,9 +52,39 @@ def _geocode(place: Place, given: set[str]) -> None:
 
 
 @transaction.atomic
-def place_create(*, values: dict, exclusive_fleet: Fleet | None) -> tuple[Place, bool]:
+def place_create(
+    *,
+    exclusive_fleet: Fleet | None,
+    street_number: str,
+    address: str,
+    postalcode: str,
+    city: str,
+    name: str = "",
+    country: str = "",
+    county: str = "",
+    region: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    google_place_id: str = "",
+    private_fleet_key: str = "",
+) -> tuple[Place, bool]:
     """Create a place, or return the existing one at the same address: within `exclusive_fleet` for an
-    exclusive place, among public places for a public one. Returns (place, created)."""
+    exclusive place, among public places for a public one. What the geocoder knows fills what is left
+    empty (the name defaults to the address). Returns (place, created)."""
+    values = {
+        "name": name,
+        "street_number": street_number,
+        "address": address,
+        "postalcode": postalcode,
+        "city": city,
+        "country": country,
+        "county": county,
+        "region": region,
+        "latitude": latitude,
+        "longitude": longitude,
+        "google_place_id": google_place_id,
+        "private_fleet_key": private_fleet_key,
+    }
     if exclusive_fleet is not None:
         # Serialises creations in one fleet, so two identical requests cannot both create a place.
         Fleet.objects.of_fleet(exclusive_fleet.pk).select_for_update().first()
@@ -68,9 +99,39 @@ def place_create(*, values: dict, exclusive_fleet: Fleet | None) -> tuple[Place,
 
 
 @transaction.atomic
-def place_update(*, place: Place, values: dict) -> Place:
-    """Change an exclusive place. A change of address is geocoded and must not duplicate another place
-    of the fleet (PlaceDuplicate); a change of name or private_fleet_key alone skips both."""
+def place_update(
+    *,
+    place: Place,
+    name: str | Unchanged = UNCHANGED,
+    street_number: str | Unchanged = UNCHANGED,
+    address: str | Unchanged = UNCHANGED,
+    postalcode: str | Unchanged = UNCHANGED,
+    city: str | Unchanged = UNCHANGED,
+    country: str | Unchanged = UNCHANGED,
+    county: str | Unchanged = UNCHANGED,
+    region: str | Unchanged = UNCHANGED,
+    latitude: float | Unchanged | None = UNCHANGED,
+    longitude: float | Unchanged | None = UNCHANGED,
+    google_place_id: str | Unchanged = UNCHANGED,
+    private_fleet_key: str | Unchanged = UNCHANGED,
+) -> Place:
+    """Change an exclusive place (only the fields given). A change of address is geocoded and must not
+    duplicate another place of the fleet (PlaceDuplicate); a change of name or private_fleet_key alone
+    skips both; an empty name goes back to the address."""
+    values = given(
+        name=name,
+        street_number=street_number,
+        address=address,
+        postalcode=postalcode,
+        city=city,
+        country=country,
+        county=county,
+        region=region,
+        latitude=latitude,
+        longitude=longitude,
+        google_place_id=google_place_id,
+        private_fleet_key=private_fleet_key,
+    )
     if place.is_public:
         raise PermissionDenied("Public places are shared by every fleet and cannot be changed.")
     address_changed = any(

@@ -85,7 +85,7 @@ class MediaViewSet(ModelViewSet):
         return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        services.media_update(media=serializer.instance, values=dict(serializer.validated_data))
+        services.media_update(media=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.media_delete(media=instance)

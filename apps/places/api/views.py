@@ -42,7 +42,7 @@ class PlaceViewSet(ModelViewSet):
             allowed = scoping.fleets_of(request.user, roles).exists()
         if not allowed:
             raise PermissionDenied("Your role does not allow creating places.")
-        place, created = place_create(values=values, exclusive_fleet=fleet)
+        place, created = place_create(exclusive_fleet=fleet, **values)
         return Response(
             self.get_serializer(place).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -53,7 +53,7 @@ class PlaceViewSet(ModelViewSet):
         serializer = self.get_serializer(place, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = {key: value for key, value in serializer.validated_data.items() if key != "exclusive_fleet"}
-        place_update(place=place, values=values)  # PlaceDuplicate answers the existing place
+        place_update(place=place, **values)  # PlaceDuplicate answers the existing place
         return Response(self.get_serializer(place).data)
 
     def destroy(self, request, *args, **kwargs):
