@@ -10,8 +10,8 @@ from signage.api.filters import MAX_ID, ModelChoiceFilter, StrictBooleanFilter
 from signage.bounds import is_ascii_digits
 
 from .models import Device
-from .policies.models import DevicePolicy, DeviceTag, Policy, Tag
-from .policies.services import tag_descendant_ids
+from .policies.models import DevicePolicy, Policy, Tag
+from .policies.services import with_all_tags
 
 MAX_LISTED = 100
 
@@ -84,12 +84,7 @@ class DeviceFilter(FilterSet):
         return queryset.filter(screen__isnull=False, online=value == "online")
 
     def filter_tags(self, queryset, name, tags):
-        below = tag_descendant_ids(tag.pk for tag in tags)
-        for tag in tags:
-            queryset = queryset.filter(
-                Exists(DeviceTag.objects.filter(device=OuterRef("pk"), tag__in=sorted(below[tag.pk])))
-            )
-        return queryset
+        return with_all_tags(queryset, tags)
 
     def filter_policies(self, queryset, name, policies):
         return queryset.filter(

@@ -34,10 +34,9 @@ from apps.places.models import Place
 from apps.screens.models import ScreenGroup
 from signage.errors import field_error
 
-from ..filters import DeviceFilter
 from ..models import CommandType, Device, on_screens_of
 from ..policies.models import PRIORITY_MAX, PRIORITY_MIN, DevicePolicy, DeviceTag, Policy, Tag
-from ..policies.services import policy_assign, policy_unassign, tag_assign, tag_unassign
+from ..policies.services import policy_assign, policy_unassign, tag_assign, tag_unassign, with_all_tags
 from ..services import clean_command, commands_queue
 from .models import (
     LIVE_STATES,
@@ -145,7 +144,7 @@ def filtered_devices(operation: BulkOperation):
     devices = on_screens_of(devices, places=chosen.get("places"), screen_groups=chosen.get("screen_groups"))
     if "tags" in chosen:  # all of them, a tag or any tag below it, as the device list filters them
         tags = list(Tag.objects.of_fleet(operation.fleet_id).filter(pk__in=chosen["tags"]))
-        devices = DeviceFilter(queryset=devices).filter_tags(devices, "tags", tags)
+        devices = with_all_tags(devices, tags)
     return devices
 
 

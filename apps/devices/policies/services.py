@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from apps.accounts.models import Fleet
 from signage.errors import field_error
@@ -90,6 +91,16 @@ def tag_descendant_ids(tag_ids: Iterable[int]) -> dict[int, set[int]]:
                     stack.append(child)
         closure[tag_id] = found
     return closure
+
+
+def with_all_tags(devices, tags: Iterable[Tag]):
+    """The players of `devices` that carry every one of `tags`, each tag or any tag below it: the one rule
+    for the device list's `tags=` filter and bulk operations' tag filter."""
+    tags = list(tags)
+    below = tag_descendant_ids(tag.pk for tag in tags)
+    for tag in tags:
+        devices = devices.filter(Exists(DeviceTag.objects.filter(device=OuterRef("pk"), tag__in=sorted(below[tag.pk]))))
+    return devices
 
 
 # --- policies -------------------------------------------------------------------------------------------
