@@ -81,6 +81,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "signage.urls"
 WSGI_APPLICATION = "signage.wsgi.application"
+# What signage.wsgi wraps Django's application in: the lean device path below the request cycle.
+WSGI_WRAPPER = "apps.devices.lean.LeanDeviceWSGI"
 ASGI_APPLICATION = "signage.asgi.application"
 
 TEMPLATES = [
