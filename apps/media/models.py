@@ -127,6 +127,11 @@ def public_id(media_type: str, media_id: int) -> str:
     return f"{media_type}-{media_id}"
 
 
+def public_id_sql(type_column: str, id_column: str) -> str:
+    """`public_id` as a PostgreSQL expression over two columns (for statements that write their rows)."""
+    return f"{type_column} || '-' || {id_column}"
+
+
 PUBLIC_ID = re.compile(r"^(picture|video|pdf|web|youtube|livestream)-([0-9]{1,18})$")
 
 

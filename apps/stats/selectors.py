@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from apps.accounts import scoping
-from apps.media.models import public_id
+from apps.media.models import public_id, public_id_sql
 from apps.screens.models import Screen, ScreenGroup
 
 from . import partitions
@@ -178,7 +178,7 @@ def display_row(row: tuple) -> dict:
         "campaign": _text(ad_id),
         "campaign_name": ad_name or None,
         "broadcast": _text(broadcast_id),
-        "media": f"{media_type}-{media_id}",
+        "media": public_id(media_type, media_id),
         "media_name": media_name,
         "timezone": tz,
         "received_at": _iso(received_at),
@@ -348,7 +348,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
             keys.append(f"e.{id_column}")
             names.append((len(keys) - 1, f"e.{name_column}"))
         elif dimension == "media":
-            keys.append("e.media_type || '-' || e.media_id")
+            keys.append(public_id_sql("e.media_type", "e.media_id"))
             names.append((len(keys) - 1, "e.media_name"))
         elif dimension == "screen_group":
             through = Screen.groups.through._meta.db_table
@@ -427,7 +427,7 @@ def _sqlite_aggregate(query: StatsQuery, group_by: list[str]) -> list[tuple]:
                 id_column, name_column = ENTITY_COLUMNS[dimension]
                 options = [(record[id_column], record[name_column])]
             elif dimension == "media":
-                options = [(f"{record['media_type']}-{record['media_id']}", record["media_name"])]
+                options = [(public_id(record["media_type"], record["media_id"]), record["media_name"])]
             elif dimension == "screen_group":
                 options = memberships.get(record["screen_id"]) or [(None, None)]
             else:
