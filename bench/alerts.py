@@ -128,13 +128,11 @@ def fill(players: int):
     rules = [
         alert_rule_create(
             fleet=fleet,
-            values={
-                "name": name,
-                "filter": rule_filter,
-                "conditions": conditions,
-                "periodicity": {"interval": 60},
-                "threshold": {"type": "percentage", "percentage": threshold},
-            },
+            name=name,
+            filter=rule_filter,
+            conditions=conditions,
+            periodicity={"interval": 60},
+            threshold={"type": "percentage", "percentage": threshold},
         )
         for name, rule_filter, conditions, threshold in RULES
     ]

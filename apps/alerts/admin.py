@@ -41,10 +41,10 @@ class AlertRuleAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
     def service_save(self, request, obj, form, change):
         if not change:
             values = form_values(form, changed_only=False, exclude=["fleet"])
-            return self.call_service(services.alert_rule_create, fleet=form.cleaned_data["fleet"], values=values)
+            return self.call_service(services.alert_rule_create, fleet=form.cleaned_data["fleet"], **values)
         current = AlertRule.objects.of_fleet(obj.fleet_id).select_related("fleet").get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["fleet"])
-        return self.call_service(services.alert_rule_update, rule=current, values=values)
+        return self.call_service(services.alert_rule_update, rule=current, **values)
 
     @admin.display(boolean=True, ordering="archived_at")
     def archived(self, rule):

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Fleet, Membership
 from apps.devices.models import Device
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import field_error
 
 from .evaluation import Outcome, rule_outcome
@@ -20,23 +21,65 @@ RULE_FIELDS = ("name", "description", "alert_type", "filter", "conditions", "thr
 
 
 @transaction.atomic
-def alert_rule_create(*, fleet: Fleet, values: dict, builtin: str = "") -> AlertRule:
-    """A rule, validated whole (a rule that could not be evaluated is a ValidationError, never stored)."""
-    values = {key: value for key, value in values.items() if key in RULE_FIELDS}
+def alert_rule_create(
+    *,
+    fleet: Fleet,
+    name: str,
+    description: str = "",
+    alert_type: str = AlertType.DEVICE,
+    filter: dict | Unchanged = UNCHANGED,
+    conditions: dict | Unchanged = UNCHANGED,
+    threshold: dict | Unchanged = UNCHANGED,
+    periodicity: dict | Unchanged = UNCHANGED,
+    action: dict | Unchanged = UNCHANGED,
+    paused: bool = False,
+    builtin: str = "",
+) -> AlertRule:
+    """A rule, validated whole (a rule that could not be evaluated is a ValidationError, never stored); a
+    JSON part left out takes its default (no filter, once per interval of 300 s, ...)."""
+    values = {
+        "name": name,
+        "description": description,
+        "alert_type": alert_type,
+        "paused": paused,
+        **given(filter=filter, conditions=conditions, threshold=threshold, periodicity=periodicity, action=action),
+    }
     cleaned = rule_clean(fleet=fleet, values=values)
     return AlertRule.objects.create(fleet=fleet, builtin=builtin, **{**values, **cleaned})
 
 
 @transaction.atomic
-def alert_rule_update(*, rule: AlertRule, values: dict) -> AlertRule:
-    """Change a rule; the result is validated whole, as on creation."""
-    values = {key: value for key, value in values.items() if key in RULE_FIELDS}
+def alert_rule_update(
+    *,
+    rule: AlertRule,
+    name: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    alert_type: str | Unchanged = UNCHANGED,
+    filter: dict | Unchanged = UNCHANGED,
+    conditions: dict | Unchanged = UNCHANGED,
+    threshold: dict | Unchanged = UNCHANGED,
+    periodicity: dict | Unchanged = UNCHANGED,
+    action: dict | Unchanged = UNCHANGED,
+    paused: bool | Unchanged = UNCHANGED,
+) -> AlertRule:
+    """Change a rule (only the fields given); the result is validated whole, as on creation."""
+    values = given(
+        name=name,
+        description=description,
+        alert_type=alert_type,
+        filter=filter,
+        conditions=conditions,
+        threshold=threshold,
+        periodicity=periodicity,
+        action=action,
+        paused=paused,
+    )
     if "alert_type" in values and values["alert_type"] != rule.alert_type and rule.alerts.exists():
         raise field_error("alert_type", "A rule that has alerts keeps its type.")
     merged = {name: getattr(rule, name) for name in RULE_FIELDS} | values
     cleaned = rule_clean(fleet=rule.fleet, values=merged)
-    for name, value in {**values, **cleaned}.items():
-        setattr(rule, name, value)
+    for field, value in {**values, **cleaned}.items():
+        setattr(rule, field, value)
     rule.save()
     return rule
 

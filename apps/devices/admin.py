@@ -97,7 +97,7 @@ class DeviceAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         data = form.cleaned_data
         if current.paired:
             values = form_values(form, changed_only=True)
-            return self.call_service(device_update, device=current, values=values)
+            return self.call_service(device_update, device=current, **values)
         if not data.get("screen") or not data.get("code"):
             raise Refused({"code": ["To pair this player, type the code it shows and pick its screen."]})
         if not permissions.allows(scoping.role_in(request.user, data["screen"].fleet_id), "devices.device", "pair"):

@@ -18,6 +18,7 @@ from apps.ads.services import fleet_today
 from apps.screens.models import Screen
 from apps.screens.services import screens_set_online
 from signage import kv, signed
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.bounds import is_ascii_digits
 from signage.errors import DomainError, field_error
 
@@ -128,7 +129,17 @@ def device_pair(*, device: Device, screen: Screen, name: str = "", barcode: str 
 
 
 @transaction.atomic
-def device_update(*, device: Device, values: dict) -> Device:
+def device_update(
+    *,
+    device: Device,
+    name: str | Unchanged = UNCHANGED,
+    screen: Screen | Unchanged | None = UNCHANGED,
+    barcode: str | Unchanged = UNCHANGED,
+    sticker: str | Unchanged = UNCHANGED,
+) -> Device:
+    """Rename a paired player, move it to another screen of its fleet (None: none), set its labels (only the
+    fields given)."""
+    values = given(name=name, screen=screen, barcode=barcode, sticker=sticker)
     if "screen" in values and values["screen"] is not None and values["screen"].fleet_id != device.fleet_id:
         raise field_error("screen", "This screen belongs to another fleet.")
     for field, value in values.items():

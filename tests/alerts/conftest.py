@@ -61,7 +61,7 @@ def make_devices(db):
 def make_rule(db):
     def make(fleet, conditions, **values):
         values.setdefault("name", "Rule")
-        return services.alert_rule_create(fleet=fleet, values={"conditions": conditions, **values})
+        return services.alert_rule_create(fleet=fleet, conditions=conditions, **values)
 
     return make
 

@@ -27,12 +27,12 @@ class AlertRuleViewSet(ModelViewSet):
         data = dict(serializer.validated_data)
         fleet = data.pop("fleet")
         self.require_role(fleet, permissions.ADD)
-        serializer.instance = services.alert_rule_create(fleet=fleet, values=data)
+        serializer.instance = services.alert_rule_create(fleet=fleet, **data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("fleet", None)
-        serializer.instance = services.alert_rule_update(rule=serializer.instance, values=data)
+        serializer.instance = services.alert_rule_update(rule=serializer.instance, **data)
 
     def _toggle(self, change):
         rule = change(self.get_object())

@@ -68,7 +68,7 @@ class DeviceViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_update(self, serializer):
-        services.device_update(device=serializer.instance, values=dict(serializer.validated_data))
+        services.device_update(device=serializer.instance, **serializer.validated_data)
 
     @extend_schema(request=PairSerializer, responses={200: DeviceSerializer})
     @action(detail=False, methods=["post"])
