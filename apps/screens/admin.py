@@ -77,12 +77,12 @@ class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         if not change:
             values = form_values(form, changed_only=False, exclude=["fleet"])
             return self.call_service(
-                screen_create, fleet=form.cleaned_data["fleet"], values=values, groups=list(groups or [])
+                screen_create, fleet=form.cleaned_data["fleet"], groups=list(groups or []), **values
             )
         current = Screen.objects.of_fleet(obj.fleet_id).select_related("fleet").get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["fleet"])
         groups = list(groups) if "groups" in form.changed_data else None
-        return self.call_service(screen_update, screen=current, values=values, groups=groups)
+        return self.call_service(screen_update, screen=current, groups=groups, **values)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -106,7 +106,7 @@ class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
             if not self.has_change_permission(request, screen):
                 continue
             try:
-                self.call_service(screen_update, screen=screen, values={"active": active})
+                self.call_service(screen_update, screen=screen, active=active)
                 changed += 1
             except Refused as refused:
                 self.message_user(request, refused.text, messages.ERROR)

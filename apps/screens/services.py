@@ -3,9 +3,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Fleet
+from apps.places.models import Place
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import DomainError
 
-from .models import Screen, ScreenGroup
+from .models import Screen, ScreenGroup, ScreenType
 
 
 class ScreenLimitReached(DomainError):
@@ -84,8 +86,51 @@ def _save(screen: Screen) -> None:
 
 
 @transaction.atomic
-def screen_create(*, fleet: Fleet, values: dict, groups: list[ScreenGroup] | None = None) -> Screen:
-    """Create a screen in `fleet`, within its plan's number of active screens."""
+def screen_create(
+    *,
+    fleet: Fleet,
+    name: str,
+    custom_slug: str | Unchanged | None = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    place: Place | Unchanged | None = UNCHANGED,
+    screen_type: ScreenType | Unchanged | None = UNCHANGED,
+    location: str | Unchanged = UNCHANGED,
+    active: bool | Unchanged = UNCHANGED,
+    deactivation_reason: str | Unchanged | None = UNCHANGED,
+    remote: bool | Unchanged = UNCHANGED,
+    display_is_a_led_panel: bool | Unchanged = UNCHANGED,
+    display_is_an_epaper: bool | Unchanged = UNCHANGED,
+    opening_hours: dict | Unchanged = UNCHANGED,
+    download_hours: dict | Unchanged = UNCHANGED,
+    allocated_times: dict | Unchanged = UNCHANGED,
+    timezone: str | Unchanged = UNCHANGED,
+    schedule_mode: str | Unchanged = UNCHANGED,
+    orientation: str | Unchanged = UNCHANGED,
+    rotation: int | Unchanged = UNCHANGED,
+    groups: list[ScreenGroup] | None = None,
+) -> Screen:
+    """Create a screen in `fleet`, within its plan's number of active screens; a field left out takes the
+    model's default (the timezone: the fleet's)."""
+    values = given(
+        name=name,
+        custom_slug=custom_slug,
+        description=description,
+        place=place,
+        screen_type=screen_type,
+        location=location,
+        active=active,
+        deactivation_reason=deactivation_reason,
+        remote=remote,
+        display_is_a_led_panel=display_is_a_led_panel,
+        display_is_an_epaper=display_is_an_epaper,
+        opening_hours=opening_hours,
+        download_hours=download_hours,
+        allocated_times=allocated_times,
+        timezone=timezone,
+        schedule_mode=schedule_mode,
+        orientation=orientation,
+        rotation=rotation,
+    )
     screen = Screen(fleet=fleet, **values)
     if "allocated_times" in values:
         screen.allocated_times = _allocated_times(fleet, values["allocated_times"])
@@ -100,9 +145,51 @@ def screen_create(*, fleet: Fleet, values: dict, groups: list[ScreenGroup] | Non
 
 
 @transaction.atomic
-def screen_update(*, screen: Screen, values: dict, groups: list[ScreenGroup] | None = None) -> Screen:
-    """Change a screen. Reactivating it counts against the plan; an active screen has no deactivation
-    reason (one left from before is cleared)."""
+def screen_update(
+    *,
+    screen: Screen,
+    name: str | Unchanged = UNCHANGED,
+    custom_slug: str | Unchanged | None = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    place: Place | Unchanged | None = UNCHANGED,
+    screen_type: ScreenType | Unchanged | None = UNCHANGED,
+    location: str | Unchanged = UNCHANGED,
+    active: bool | Unchanged = UNCHANGED,
+    deactivation_reason: str | Unchanged | None = UNCHANGED,
+    remote: bool | Unchanged = UNCHANGED,
+    display_is_a_led_panel: bool | Unchanged = UNCHANGED,
+    display_is_an_epaper: bool | Unchanged = UNCHANGED,
+    opening_hours: dict | Unchanged = UNCHANGED,
+    download_hours: dict | Unchanged = UNCHANGED,
+    allocated_times: dict | Unchanged = UNCHANGED,
+    timezone: str | Unchanged = UNCHANGED,
+    schedule_mode: str | Unchanged = UNCHANGED,
+    orientation: str | Unchanged = UNCHANGED,
+    rotation: int | Unchanged = UNCHANGED,
+    groups: list[ScreenGroup] | None = None,
+) -> Screen:
+    """Change a screen (only the fields given; `groups`, when given, replaces them). Reactivating it counts
+    against the plan; an active screen has no deactivation reason (one left from before is cleared)."""
+    values = given(
+        name=name,
+        custom_slug=custom_slug,
+        description=description,
+        place=place,
+        screen_type=screen_type,
+        location=location,
+        active=active,
+        deactivation_reason=deactivation_reason,
+        remote=remote,
+        display_is_a_led_panel=display_is_a_led_panel,
+        display_is_an_epaper=display_is_an_epaper,
+        opening_hours=opening_hours,
+        download_hours=download_hours,
+        allocated_times=allocated_times,
+        timezone=timezone,
+        schedule_mode=schedule_mode,
+        orientation=orientation,
+        rotation=rotation,
+    )
     was_active = screen.active
     for field, value in values.items():
         setattr(screen, field, value)

@@ -158,12 +158,12 @@ class ScreenSerializer(FleetOwnedSerializer):
     def create(self, validated_data):
         groups = self._pop_groups(validated_data)
         fleet = validated_data.pop("fleet")
-        return screen_create(fleet=fleet, values=validated_data, groups=groups)
+        return screen_create(fleet=fleet, groups=groups, **validated_data)
 
     def update(self, instance, validated_data):
         groups = self._pop_groups(validated_data)
         validated_data.pop("fleet", None)
-        return screen_update(screen=instance, values=validated_data, groups=groups)
+        return screen_update(screen=instance, groups=groups, **validated_data)
 
     def _pop_groups(self, validated_data):
         groups = validated_data.pop("groups", None)
