@@ -54,6 +54,11 @@ def running_q(day_from: date, day_to: date | None = None, *, prefix: str = "") -
     )
 
 
+def today_in(zone: str) -> date:
+    """Today's date in the IANA timezone `zone`: a fleet's today is `today_in(fleet.timezone)`."""
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
 def current_q(fleets) -> Q:
     """Campaigns current today, "today" being each fleet's own date in its timezone; `fleets` are
     (fleet id, timezone) pairs."""
@@ -62,7 +67,7 @@ def current_q(fleets) -> Q:
         by_zone.setdefault(zone, []).append(fleet_id)
     condition = Q(pk__in=[])
     for zone, fleet_ids in by_zone.items():
-        condition |= Q(fleet_id__in=fleet_ids) & running_q(timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date())
+        condition |= Q(fleet_id__in=fleet_ids) & running_q(today_in(zone))
     return condition
 
 

@@ -1,6 +1,6 @@
 import logging
 import zoneinfo
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -16,7 +16,17 @@ from signage.bounds import parse_id
 from signage.errors import DomainError, field_error
 
 from .conditions import clean_conditions, feed_ids
-from .models import Ad, AdStatus, Broadcast, BroadcastScreen, CampaignType, DataFeed, MultimediaType, QuotaOverflow
+from .models import (
+    Ad,
+    AdStatus,
+    Broadcast,
+    BroadcastScreen,
+    CampaignType,
+    DataFeed,
+    MultimediaType,
+    QuotaOverflow,
+    today_in,
+)
 from .quota import MAX_SLIDING_PER_SCREEN, Load, Overflow, TooManySliding, first_overflows
 
 logger = logging.getLogger(__name__)
@@ -37,8 +47,8 @@ MONTHS = [
 ]
 
 
-def fleet_today(fleet: Fleet):
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(fleet.timezone)).date()
+def fleet_today(fleet: Fleet) -> date:
+    return today_in(fleet.timezone)
 
 
 def is_screenshot_of(media, ad: Ad) -> bool:
