@@ -22,7 +22,6 @@ import json
 import math
 import time
 
-from django.db import transaction
 from django.http import HttpResponse
 
 from signage import kv
@@ -31,9 +30,17 @@ from signage.api.ratelimit import table as rate_limit_table
 
 from .models import token_hash
 from .playlist import summary_key
+from .records import (  # noqa: F401  (lean.remember, lean.forget, ... for the device protocol and bench/fleet.py)
+    RECORD_SECONDS,
+    SEEN,
+    TELEMETRY,
+    _record_key,
+    forget,
+    generation,
+    remember,
+    remember_many,
+)
 
-RECORD_SECONDS = 24 * 3600  # a record unused for a day is dropped; the next request rebuilds it
-SEEN, TELEMETRY = "heartbeats:seen", "heartbeats:telemetry"
 MAX_BODY = 8192  # bigger heartbeats take the full path (and its limits)
 ID = "@ID@"  # the device id's place in rate-limit key templates
 DECLINED = "signage.lean_declined"  # set in the WSGI environ when LeanDeviceWSGI passed a request on
@@ -98,110 +105,6 @@ if not ok then return table.concat({2, h, d}, '\\n') end
 return table.concat({3, h, d}, '\\n')
 """
 )
-
-# KEYS: record, generation. ARGV: the generation read before the database, ttl, field / value pairs.
-REMEMBER = """
-if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-
-def _record_key(hashed: str) -> str:
-    return f"device:{hashed}"
-
-
-def _generation_key(hashed: str) -> str:
-    return f"device-generation:{hashed}"
-
-
-# --- records ----------------------------------------------------------------------------------------------
-
-
-def generation(hashed: str) -> str | None:
-    """Read before the database: `remember` writes only if no `forget` came in between."""
-    redis = kv.client()
-    if redis is None:
-        return None
-    value = redis.get(kv.key(_generation_key(hashed)))
-    return "0" if value is None else value.decode()
-
-
-def _record(device, overrides: dict) -> list[str]:
-    from .services import heartbeat_interval
-
-    values = {
-        "id": device.pk,
-        "uuid": device.uuid,
-        "screen": device.screen_id or "",
-        "online": int(overrides.get("online", device.online)),
-        "pending": int(overrides.get("pending", device.has_pending_commands)),
-        "locked": int(device.is_locked),
-        "pin": device.lock_pin or "",
-        "etag": overrides.get("etag", device.playlist_etag) or "",
-        "interval": heartbeat_interval(device),
-        "settings": device.settings_version,
-        "fetched": device.settings_fetched,
-    }
-    return [str(item) for pair in values.items() for item in pair]
-
-
-def remember(device, **overrides) -> None:
-    """Keep what the lean paths need of a device that the full path just served. `overrides` are the
-    values the full path wrote (online, pending, etag)."""
-    seen = getattr(device, "lean_generation", None)
-    if seen is None or kv.client() is None:
-        return
-    pairs, hashed = _record(device, overrides), device.token_hash
-    kv.run_script(
-        REMEMBER,
-        keys=[kv.key(_record_key(hashed)), kv.key(_generation_key(hashed))],
-        args=[seen, RECORD_SECONDS, *pairs],
-    )
-
-
-def remember_many(devices) -> int:
-    """Records for many devices at once (after a Redis loss, or to warm a load test): the generations are
-    read before the devices (a queryset with select_related("fleet")), then one pipeline writes them."""
-    redis = kv.client()
-    if redis is None:
-        return 0
-    hashes = list(devices.values_list("token_hash", flat=True))
-    generations = dict(
-        zip(hashes, redis.mget([kv.key(_generation_key(h)) for h in hashes]) if hashes else [], strict=True)
-    )
-    pipeline = redis.pipeline(transaction=False)
-    script = redis.register_script(REMEMBER)
-    written = 0
-    for device in devices.filter(token_hash__in=hashes):
-        seen = (generations.get(device.token_hash) or b"0").decode()
-        keys = [kv.key(_record_key(device.token_hash)), kv.key(_generation_key(device.token_hash))]
-        script(keys=keys, args=[seen, RECORD_SECONDS, *_record(device, {})], client=pipeline)
-        written += 1
-    pipeline.execute()
-    return written
-
-
-def forget(token_hashes) -> None:
-    """Drop the records of these devices (by token hash) now and again once the transaction commits (a
-    request served in between read the database before the commit)."""
-    hashes = [hashed for hashed in token_hashes if hashed]
-    if hashes and kv.client() is not None:
-        _forget_now(hashes)
-        transaction.on_commit(lambda: _forget_now(hashes))
-
-
-def _forget_now(hashes: list[str]) -> None:
-    pipeline = kv.client().pipeline(transaction=False)
-    for hashed in hashes:
-        generation_key = kv.key(_generation_key(hashed))
-        pipeline.incr(generation_key)
-        pipeline.expire(generation_key, 2 * RECORD_SECONDS)
-        pipeline.delete(kv.key(_record_key(hashed)))
-    pipeline.execute()
-
 
 # --- the lean requests ------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from signage.arguments import UNCHANGED, Unchanged, given
 from signage.bounds import is_ascii_digits
 from signage.errors import DomainError, field_error
 
-from . import lean
+from . import records
 from .models import (
     PAIRING_ALPHABET,
     TELEMETRY_FIELDS,
@@ -257,7 +257,7 @@ def commands_queue(*, devices: list[Device], kind: str, payload: dict, author=No
         [DeviceCommand(device=device, type=kind, payload=payload, author=author) for device in devices]
     )
     Device.objects.filter(pk__in=[device.pk for device in devices]).update(has_pending_commands=True)
-    lean.forget([device.token_hash for device in devices])
+    records.forget([device.token_hash for device in devices])
     return commands
 
 
@@ -475,9 +475,9 @@ def devices_flush_heartbeats() -> int:
     if redis is None:
         return 0
     pipeline = redis.pipeline(transaction=True)  # take the buffers and empty them atomically
-    pipeline.hgetall(kv.key(lean.SEEN))
-    pipeline.hgetall(kv.key(lean.TELEMETRY))
-    pipeline.delete(kv.key(lean.SEEN), kv.key(lean.TELEMETRY))
+    pipeline.hgetall(kv.key(records.SEEN))
+    pipeline.hgetall(kv.key(records.TELEMETRY))
+    pipeline.delete(kv.key(records.SEEN), kv.key(records.TELEMETRY))
     raw_seen, raw_telemetry, _ = pipeline.execute()
     seen = {int(pk): datetime.fromtimestamp(float(at), tz=UTC) for pk, at in raw_seen.items()}
     telemetry: dict = {}
@@ -505,7 +505,7 @@ def devices_mark_offline() -> tuple[int, int]:
             late_ones = silent.filter(last_seen_at__lt=late).order_by("pk").select_for_update(of=("self",))
             rows = list(late_ones.values_list("pk", "token_hash", "last_seen_at"))
             flipped += Device.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(online=False)
-            lean.forget([hashed for _, hashed, _ in rows])  # their next heartbeat goes the full way: back online
+            records.forget([hashed for _, hashed, _ in rows])  # their next heartbeat goes the full way: back online
             # Offline from the last sign of life, not from the moment the silence was noticed.
             connectivity_record(online=False, at={pk: last_seen or now for pk, _, last_seen in rows})
         dark = Screen.objects.filter(online=True).exclude(players__online=True).values("pk")

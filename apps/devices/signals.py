@@ -1,5 +1,5 @@
 """What the devices app must hear about: content changes (rebuild the affected playlists off the request
-path) and changes that make a device's lean record stale (see lean.py)."""
+path) and changes that make a device's lean record stale (see records.py)."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
@@ -9,7 +9,7 @@ from apps.accounts.content import content_changed
 from apps.accounts.models import Fleet
 from apps.screens.models import Screen, ScreenType
 
-from . import lean
+from . import records
 from .models import Device
 from .playlist import screens_mark
 from .screenshots.models import Screenshot
@@ -52,12 +52,12 @@ def screen_type_deleted(sender, instance, **kwargs):
 
 @receiver([post_save, post_delete], sender=Device)
 def device_changed(sender, instance, **kwargs):
-    lean.forget([instance.token_hash])
+    records.forget([instance.token_hash])
 
 
 @receiver(pre_delete, sender=Screen)
 def screen_deleted(sender, instance, **kwargs):
-    lean.forget(instance.players.values_list("token_hash", flat=True))
+    records.forget(instance.players.values_list("token_hash", flat=True))
 
 
 @receiver(pre_save, sender=Fleet)
@@ -67,7 +67,7 @@ def heartbeat_interval_changed(sender, instance, **kwargs):
         return
     stored = Fleet.objects.of_fleet(instance.pk).exclude(heartbeat_interval=instance.heartbeat_interval)
     if stored.exists():
-        lean.forget(Device.objects.of_fleet(instance.pk).values_list("token_hash", flat=True))
+        records.forget(Device.objects.of_fleet(instance.pk).values_list("token_hash", flat=True))
 
 
 @receiver(post_delete, sender=Screenshot)

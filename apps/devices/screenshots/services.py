@@ -16,7 +16,7 @@ from apps.accounts.models import Fleet
 from apps.media.probing import thumbnail_jpeg
 from signage.errors import field_error
 
-from .. import lean
+from .. import records
 from ..models import CommandType, Device, DeviceCommand
 from .models import Screenshot
 
@@ -143,5 +143,5 @@ def screenshots_request_due(*, now=None) -> int:
             [DeviceCommand(device_id=pk, type=CommandType.SCREENSHOT, payload={}) for pk, _ in due]
         )
         Device.objects.filter(pk__in=[pk for pk, _ in due]).update(has_pending_commands=True)
-        lean.forget([hashed for _, hashed in due])  # their next heartbeat takes the full path: the command
+        records.forget([hashed for _, hashed in due])  # their next heartbeat takes the full path: the command
     return len(due)
