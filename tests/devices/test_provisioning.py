@@ -33,7 +33,7 @@ def allowing(fleet):
 
 
 def provide(fleet, screen, serial="SN-100", **values):
-    return provision_create(fleet=fleet, values={"serial_number": serial, "screen": screen, **values})
+    return provision_create(fleet=fleet, serial_number=serial, screen=screen, **values)
 
 
 # --- the API ------------------------------------------------------------------------------------------------

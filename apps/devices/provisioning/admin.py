@@ -57,8 +57,8 @@ class ProvisionAdmin(ImportMixin, HistoryAdminMixin, ServiceAdminMixin, ModelAdm
             if name in form.cleaned_data and (not change or name in form.changed_data):
                 values[name] = list(form.cleaned_data[name])
         if not change:
-            return self.call_service(provision_create, fleet=form.cleaned_data["fleet"], values=values)
-        return self.call_service(provision_update, provision=obj, values=values)
+            return self.call_service(provision_create, fleet=form.cleaned_data["fleet"], **values)
+        return self.call_service(provision_update, provision=obj, **values)
 
     # CSV import: the rows' screens are scoped to the user's fleets, and the whole file or nothing.
 

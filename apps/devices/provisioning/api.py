@@ -60,9 +60,9 @@ class ProvisionViewSet(ModelViewSet):
         data = dict(serializer.validated_data)
         fleet = data.pop("fleet")
         self.require_role(fleet, permissions.ADD)
-        serializer.instance = services.provision_create(fleet=fleet, values=data)
+        serializer.instance = services.provision_create(fleet=fleet, **data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("fleet", None)
-        serializer.instance = services.provision_update(provision=serializer.instance, values=data)
+        serializer.instance = services.provision_update(provision=serializer.instance, **data)

@@ -155,9 +155,9 @@ class ProvisionResource(resources.ModelResource):
         for name in RELATED:
             values[name] = self.related.pop((id(instance), name), None)
         if is_create:
-            saved = provision_create(fleet=instance.screen.fleet, values=values)
+            saved = provision_create(fleet=instance.screen.fleet, **values)
         else:
-            saved = provision_update(provision=instance, values=values)
+            saved = provision_update(provision=instance, **values)
         instance.pk = saved.pk
 
 

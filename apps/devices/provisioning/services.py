@@ -1,16 +1,18 @@
+from collections.abc import Iterable
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Fleet
+from apps.screens.models import Screen
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import field_error
 
 from ..models import Device
+from ..policies.models import Policy, Tag
 from ..policies.services import policy_assign, tag_assign
 from .models import Provision
-
-FIELDS = ("serial_number", "screen", "name", "barcode", "sticker")
-RELATED = ("tags", "policies")
 
 
 def normalize_serial(value) -> str:
@@ -33,9 +35,9 @@ def _clean(provision: Provision) -> None:
         raise field_error("serial_number", "This fleet already provisions this serial number.", "unique")
 
 
-def _save(provision: Provision, values: dict) -> Provision:
+def _save(provision: Provision, related: dict[str, list | None]) -> Provision:
     _clean(provision)
-    related = {name: list(values[name]) for name in RELATED if values.get(name) is not None}
+    related = {name: list(objects) for name, objects in related.items() if objects is not None}
     for name, objects in related.items():
         if any(item.fleet_id != provision.fleet_id for item in objects):
             raise field_error(name, f"Every one of the {name} must be of the provision's fleet.", "does_not_exist")
@@ -50,25 +52,49 @@ def _save(provision: Provision, values: dict) -> Provision:
 
 
 @transaction.atomic
-def provision_create(*, fleet: Fleet, values: dict) -> Provision:
-    """A pending provision of `fleet` (its screen, tags and policies must be the fleet's; one per serial number
-    and fleet)."""
-    provision = Provision(fleet=fleet, **{name: value for name, value in values.items() if name in FIELDS})
-    return _save(provision, values)
+def provision_create(
+    *,
+    fleet: Fleet,
+    serial_number: str = "",
+    screen: Screen | None = None,
+    name: str = "",
+    barcode: str = "",
+    sticker: str = "",
+    tags: Iterable[Tag] | None = None,
+    policies: Iterable[Policy] | None = None,
+) -> Provision:
+    """A pending provision of `fleet` (its serial number and screen are required; its screen, tags and
+    policies must be the fleet's; one per serial number and fleet)."""
+    provision = Provision(
+        fleet=fleet, serial_number=serial_number, screen=screen, name=name, barcode=barcode, sticker=sticker
+    )
+    return _save(provision, {"tags": tags, "policies": policies})
 
 
 @transaction.atomic
-def provision_update(*, provision: Provision, values: dict) -> Provision:
-    """Change a pending provision; an applied one is history (change its player instead)."""
+def provision_update(
+    *,
+    provision: Provision,
+    serial_number: str | Unchanged = UNCHANGED,
+    screen: Screen | Unchanged = UNCHANGED,
+    name: str | Unchanged = UNCHANGED,
+    barcode: str | Unchanged = UNCHANGED,
+    sticker: str | Unchanged = UNCHANGED,
+    tags: Iterable[Tag] | Unchanged | None = UNCHANGED,
+    policies: Iterable[Policy] | Unchanged | None = UNCHANGED,
+) -> Provision:
+    """Change a pending provision (only the fields given; tags and policies, when given, replace them); an
+    applied one is history (change its player instead)."""
     provision = Provision.objects.of_fleet(provision.fleet_id).select_for_update().get(pk=provision.pk)
     if provision.applied_at is not None:
         raise ValidationError(
             {NON_FIELD_ERRORS: ValidationError("This provision was applied: change its player instead.", "applied")}
         )
-    for name, value in values.items():
-        if name in FIELDS:
-            setattr(provision, name, value)
-    return _save(provision, values)
+    for field, value in given(
+        serial_number=serial_number, screen=screen, name=name, barcode=barcode, sticker=sticker
+    ).items():
+        setattr(provision, field, value)
+    return _save(provision, given(tags=tags, policies=policies))
 
 
 def provision_claim(*, device: Device) -> Provision | None:
