@@ -113,8 +113,8 @@ def test_a_policy_violation_rule_costs_the_same_queries_at_100_and_1000_players(
     hot = size // 10
     make_devices(screen, hot, volume=90, temperature=30)
     make_devices(screen, size - hot, volume=50, temperature=30)
-    quiet = policies.policy_create(fleet=screen.fleet, values={"name": "Quiet", "items": [
-        {"type": "VOLUME", "value": 50}, {"type": "TEMPERATURE", "value": {"max": 70}}]})  # fmt: skip
+    quiet = policies.policy_create(fleet=screen.fleet, name="Quiet", items=[
+        {"type": "VOLUME", "value": 50}, {"type": "TEMPERATURE", "value": {"max": 70}}])  # fmt: skip
     policies.policy_assign(policy=quiet, devices=Device.objects.filter(fleet=screen.fleet))
     rule = make_rule(screen.fleet, {"POLICY_VIOLATION": True, "POLICY_VIOLATION_TEMPERATURE": False})
     opening, alert = _queries(rule.pk)

@@ -44,10 +44,10 @@ def add_rows(resource, fleet, count, make_screen, make_media, make_place, start)
             from apps.devices.policies import services
 
             device = DeviceFactory(screen=make_screen(fleet, f"Screen {index}"))
-            tag = services.tag_create(fleet=fleet, values={"name": f"Tag {index}"})
+            tag = services.tag_create(fleet=fleet, name=f"Tag {index}")
             services.tag_assign(tag=tag, devices=[device])
-            policy = services.policy_create(fleet=fleet, values={"name": f"P {index}", "items": [
-                {"type": "VOLUME", "value": index}]})  # fmt: skip
+            policy = services.policy_create(fleet=fleet, name=f"P {index}", items=[
+                {"type": "VOLUME", "value": index}])  # fmt: skip
             services.policy_assign(policy=policy, devices=[device])
         elif resource == "screens.screen":
             make_screen(fleet, f"Screen {index}", place=make_place(f"Town {index}", street_number=str(index)))

@@ -14,11 +14,9 @@ pytestmark = pytest.mark.django_db
 def test_player_page_shows_and_assigns_tags_and_policies(console, fleet, other_fleet, make_screen):
     device = Device.objects.create(uuid="box-1", token_hash=token_hash(secrets.token_hex(8)), fleet=fleet,
                                    screen=make_screen(fleet, "Lobby"))  # fmt: skip
-    tag = services.tag_create(fleet=fleet, values={"name": "Lobby screens"})
+    tag = services.tag_create(fleet=fleet, name="Lobby screens")
     services.tag_assign(tag=tag, devices=[device])
-    quiet = services.policy_create(
-        fleet=fleet, values={"name": "Quiet hours", "items": [{"type": "VOLUME", "value": 5}]}
-    )
+    quiet = services.policy_create(fleet=fleet, name="Quiet hours", items=[{"type": "VOLUME", "value": 5}])
     page = console.get(f"/admin/devices/device/{device.pk}/change/")
     assert page.status_code == 200
     assert "Lobby screens" in page.content.decode() and "Quiet hours" in page.content.decode()
@@ -39,7 +37,7 @@ def test_player_page_shows_and_assigns_tags_and_policies(console, fleet, other_f
     device.refresh_from_db()
     assert device.settings_version  # recomputed: the player hears of it at its next heartbeat
 
-    foreign = services.policy_create(fleet=other_fleet, values={"name": "Foreign"})
+    foreign = services.policy_create(fleet=other_fleet, name="Foreign")
     form.update({"device_policies-INITIAL_FORMS": "1", "device_policies-0-id": str(DevicePolicy.objects.get().pk),
                  "device_policies-0-policy": str(foreign.pk)})  # fmt: skip
     response = console.post(f"/admin/devices/device/{device.pk}/change/", form)

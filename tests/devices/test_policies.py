@@ -92,8 +92,8 @@ def test_merge_highest_priority_wins_item_by_item_and_ties_go_to_the_older_polic
 
 def test_effective_settings_skip_archived_policies(api, fleet, screen, make_device):
     device = make_device(screen)
-    quiet = services.policy_create(fleet=fleet, values={"name": "Quiet", "items": [{"type": "VOLUME", "value": 5}]})
-    loud = services.policy_create(fleet=fleet, values={"name": "Loud", "items": [{"type": "VOLUME", "value": 95}]})
+    quiet = services.policy_create(fleet=fleet, name="Quiet", items=[{"type": "VOLUME", "value": 5}])
+    loud = services.policy_create(fleet=fleet, name="Loud", items=[{"type": "VOLUME", "value": 95}])
     services.policy_assign(policy=quiet, devices=[device], priority=1)
     services.policy_assign(policy=loud, devices=[device], priority=10)
     assert api.get(f"{HOST}/devices/{device.pk}/settings/").json()["settings"]["VOLUME"]["value"] == 95
@@ -105,7 +105,7 @@ def test_effective_settings_skip_archived_policies(api, fleet, screen, make_devi
 
 def test_assign_reassign_list_and_unassign(api, fleet, screen, make_device):
     device = make_device(screen)
-    policy = services.policy_create(fleet=fleet, values={"name": "Night"})
+    policy = services.policy_create(fleet=fleet, name="Night")
     url = f"{HOST}/devices/{device.pk}/policies/"
     response = api.post(url, {"policy": policy.pk, "priority": 3}, format="json")
     assert response.status_code == 201, response.content
@@ -124,7 +124,7 @@ def test_assign_reassign_list_and_unassign(api, fleet, screen, make_device):
 @pytest.mark.parametrize("priority", [10**7, -(10**7), "high", None, 1.5])
 def test_priority_out_of_bounds_is_a_400(api, fleet, screen, make_device, priority):
     device = make_device(screen)
-    policy = services.policy_create(fleet=fleet, values={"name": "Night"})
+    policy = services.policy_create(fleet=fleet, name="Night")
     response = api.post(f"{HOST}/devices/{device.pk}/policies/", {"policy": policy.pk, "priority": priority},
                         format="json")  # fmt: skip
     assert response.status_code == 400
@@ -134,8 +134,8 @@ def test_priority_out_of_bounds_is_a_400(api, fleet, screen, make_device, priori
 def test_tenancy(api, fleet, other_fleet, screen, make_screen, make_device):
     mine = make_device(screen)
     theirs = make_device(make_screen(other_fleet, "Theirs"))
-    foreign = services.policy_create(fleet=other_fleet, values={"name": "Foreign"})
-    own = services.policy_create(fleet=fleet, values={"name": "Own"})
+    foreign = services.policy_create(fleet=other_fleet, name="Foreign")
+    own = services.policy_create(fleet=fleet, name="Own")
     # another fleet's policy in a payload: 400, nothing assigned
     response = api.post(f"{HOST}/devices/{mine.pk}/policies/", {"policy": foreign.pk}, format="json")
     assert response.status_code == 400 and response.json()["policy"][0]["code"] == "does_not_exist"
@@ -156,7 +156,7 @@ def test_tenancy(api, fleet, other_fleet, screen, make_screen, make_device):
 
 
 def test_clone_copies_items_not_assignments(api, fleet, screen, make_device):
-    policy = services.policy_create(fleet=fleet, values={"name": "Base", "description": "d", "items": GOOD_ITEMS})
+    policy = services.policy_create(fleet=fleet, name="Base", description="d", items=GOOD_ITEMS)
     services.policy_assign(policy=policy, devices=[make_device(screen)], priority=2)
     response = api.post(f"{HOST}/policies/{policy.pk}/clone/", {"name": "Copy"}, format="json")
     assert response.status_code == 201, response.content
@@ -167,7 +167,7 @@ def test_clone_copies_items_not_assignments(api, fleet, screen, make_device):
 
 def test_roles(client_for, make_member, fleet, screen, make_device):
     device = make_device(screen)
-    policy = services.policy_create(fleet=fleet, values={"name": "P"})
+    policy = services.policy_create(fleet=fleet, name="P")
     technician = client_for(make_member(fleet, Role.TECHNICIAN))
     assert technician.post(f"{HOST}/policies/", {"name": "T", "fleet": fleet.pk}, format="json").status_code == 403
     response = technician.post(f"{HOST}/devices/{device.pk}/policies/", {"policy": policy.pk}, format="json")

@@ -25,7 +25,7 @@ needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the le
 
 
 def policy(fleet, name, items):
-    return services.policy_create(fleet=fleet, values={"name": name, "items": items})
+    return services.policy_create(fleet=fleet, name=name, items=items)
 
 
 def beat(client, **telemetry):

@@ -11,7 +11,7 @@ HOST = "http://testserver/api/management/v2"
 
 
 def tag(fleet, name, parent=None, **values):
-    return services.tag_create(fleet=fleet, values={"name": name, "parent": parent, **values})
+    return services.tag_create(fleet=fleet, name=name, parent=parent, **values)
 
 
 def test_create_tree_and_refuse_cycles(api, fleet):
@@ -78,7 +78,7 @@ def test_tenancy(api, fleet, other_fleet, screen, make_screen, make_device):
     with pytest.raises(Exception, match="fleet"):
         services.tag_assign(tag=own, devices=[theirs])
     with pytest.raises(Exception, match="another fleet"):
-        services.tag_create(fleet=fleet, values={"name": "Child", "parent": foreign})
+        services.tag_create(fleet=fleet, name="Child", parent=foreign)
 
 
 def names(response):
@@ -99,7 +99,7 @@ def test_filters(api, fleet, screen, make_screen, make_place, make_device):
     services.tag_assign(tag=paris, devices=[a, b])
     services.tag_assign(tag=europe, devices=[c])
     services.tag_assign(tag=outdoor, devices=[a, c, d])
-    policy = services.policy_create(fleet=fleet, values={"name": "P"})
+    policy = services.policy_create(fleet=fleet, name="P")
     services.policy_assign(policy=policy, devices=[b, d])
 
     assert names(api.get(f"{HOST}/devices/?tags={europe.pk}")) == ["a", "b", "c"]  # below Europe too
@@ -131,7 +131,7 @@ def test_device_list_queries_with_tag_and_policy_filters(api, fleet, screen, mak
     europe = tag(fleet, "Europe")
     paris = tag(fleet, "Paris", europe)
     services.tag_assign(tag=paris, devices=devices)
-    policy = services.policy_create(fleet=fleet, values={"name": "P"})
+    policy = services.policy_create(fleet=fleet, name="P")
     services.policy_assign(policy=policy, devices=devices, priority=4)
     url = f"{HOST}/devices/?tags={europe.pk}&policies={policy.pk}&limit=1000"
     api.get(url)  # warm the principal's caches

@@ -289,7 +289,7 @@ class DeviceViewSet(
         device = self.get_object()
         incoming = PowerScheduleSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        delivery.device_power_schedule_set(device=device, values=dict(incoming.validated_data))
+        delivery.device_power_schedule_set(device=device, **incoming.validated_data)
         return self._power_schedule(device)
 
     @extend_schema(request=None, responses={200: PowerScheduleSerializer})

@@ -20,8 +20,8 @@ from .models import DevicePolicy, DeviceTag, Policy, Tag
 
 
 class _ThroughServices(ServiceAdminMixin):
-    """Created and changed through the services (`create_service(fleet=, values=)`,
-    `update_service(<instance_name>=, values=)`); the fleet is fixed once created. The list counts players."""
+    """Created and changed through the services (`create_service(fleet=, **fields)`,
+    `update_service(<instance_name>=, **fields)`); the fleet is fixed once created. The list counts players."""
 
     create_service = update_service = None
     instance_name = assignments = ""  # e.g. "tag" and "device_tags"
@@ -36,10 +36,10 @@ class _ThroughServices(ServiceAdminMixin):
     def service_save(self, request, obj, form, change):
         if not change:
             values = form_values(form, changed_only=False, exclude=["fleet"])
-            return self.call_service(type(self).create_service, fleet=form.cleaned_data["fleet"], values=values)
+            return self.call_service(type(self).create_service, fleet=form.cleaned_data["fleet"], **values)
         current = self.model.objects.of_fleet(obj.fleet_id).select_related("fleet").get(pk=obj.pk)
         values = form_values(form, changed_only=True, exclude=["fleet"])
-        return self.call_service(type(self).update_service, **{self.instance_name: current}, values=values)
+        return self.call_service(type(self).update_service, **{self.instance_name: current}, **values)
 
 
 @admin.register(Tag)

@@ -89,12 +89,12 @@ class _ServiceWrites:
         data = dict(serializer.validated_data)
         fleet = data.pop("fleet")
         self.require_role(fleet, permissions.ADD)
-        serializer.instance = type(self).create_service(fleet=fleet, values=data)
+        serializer.instance = type(self).create_service(fleet=fleet, **data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("fleet", None)
-        serializer.instance = type(self).update_service(**{self.instance_name: serializer.instance}, values=data)
+        serializer.instance = type(self).update_service(**{self.instance_name: serializer.instance}, **data)
 
 
 class TagViewSet(_ServiceWrites, ModelViewSet):

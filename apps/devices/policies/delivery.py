@@ -15,7 +15,9 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .. import lean
+from signage.arguments import UNCHANGED, Unchanged, given
+
+from .. import records
 from ..models import Device
 from .items import WEEKDAYS
 from .models import PolicyItemType
@@ -102,7 +104,7 @@ def devices_settings_refresh(*, devices: QuerySet[Device]) -> int:
     if changed:
         with transaction.atomic():
             Device.objects.bulk_update(changed, ["settings_version"], batch_size=1000)
-        lean.forget([device.token_hash for device in changed])
+        records.forget([device.token_hash for device in changed])
     return len(changed)
 
 
@@ -188,13 +190,19 @@ POWER_FIELDS = {"power_actions_schedule": PolicyItemType.POWER_ACTIONS_SCHEDULE,
 
 
 @transaction.atomic
-def device_power_schedule_set(*, device: Device, values: dict) -> Device:
-    """Set the player's own scheduled power actions and/or timers (values as policy items'; a policy's
-    item of the same type wins over them)."""
+def device_power_schedule_set(
+    *,
+    device: Device,
+    power_actions_schedule: list | Unchanged = UNCHANGED,
+    timers: list | Unchanged = UNCHANGED,
+) -> Device:
+    """Set the player's own scheduled power actions and/or timers (those given; values as policy items'; a
+    policy's item of the same type wins over them)."""
     from django.core.exceptions import ValidationError
 
     from .items import ItemError, item_value_clean
 
+    values = given(power_actions_schedule=power_actions_schedule, timers=timers)
     changes = {}
     for name, kind in POWER_FIELDS.items():
         if name in values:
@@ -220,4 +228,4 @@ def device_power_schedule_from_opening_hours(*, device: Device) -> Device:
     display = ("DISPLAY_POWER_ON", "DISPLAY_POWER_OFF")
     kept = [action for action in device.power_actions_schedule or [] if action["power_action"] not in display]
     generated = power_actions_from_opening_hours(device.screen.opening_hours)
-    return device_power_schedule_set(device=device, values={"power_actions_schedule": [*kept, *generated]})
+    return device_power_schedule_set(device=device, power_actions_schedule=[*kept, *generated])

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from apps.accounts.models import Fleet
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import field_error
 
 from ..models import Device
@@ -17,7 +18,6 @@ from .models import PRIORITY_MAX, PRIORITY_MIN, DevicePolicy, DeviceTag, Policy,
 COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 MAX_TAG_DEPTH = 10
 TAG_FIELDS = ("name", "color", "parent")
-POLICY_FIELDS = ("name", "description", "archived", "items")
 
 # --- tags -----------------------------------------------------------------------------------------------
 
@@ -54,20 +54,27 @@ TAG_TAKEN = "A tag with this name already exists under this parent."
 
 
 @transaction.atomic
-def tag_create(*, fleet: Fleet, values: dict) -> Tag:
+def tag_create(*, fleet: Fleet, name: str, color: str = "", parent: Tag | None = None) -> Tag:
     """A tag of `fleet`; its parent (optional) must be one of the fleet's tags."""
-    values = {key: value for key, value in values.items() if key in TAG_FIELDS}
+    values = {"name": name, "color": color, "parent": parent}
     _tag_clean(fleet=fleet, tag=None, values=values)
     return _save_unique(Tag(fleet=fleet, **values), "name", TAG_TAKEN)
 
 
 @transaction.atomic
-def tag_update(*, tag: Tag, values: dict) -> Tag:
-    values = {key: value for key, value in values.items() if key in TAG_FIELDS}
-    merged = {name: getattr(tag, name) for name in TAG_FIELDS} | values
+def tag_update(
+    *,
+    tag: Tag,
+    name: str | Unchanged = UNCHANGED,
+    color: str | Unchanged = UNCHANGED,
+    parent: Tag | Unchanged | None = UNCHANGED,
+) -> Tag:
+    """Rename, recolour or move a tag (only the fields given; never below itself)."""
+    values = given(name=name, color=color, parent=parent)
+    merged = {field: getattr(tag, field) for field in TAG_FIELDS} | values
     _tag_clean(fleet=tag.fleet, tag=tag, values=merged)
-    for name, value in values.items():
-        setattr(tag, name, value)
+    for field, value in values.items():
+        setattr(tag, field, value)
     return _save_unique(tag, "name", TAG_TAKEN)
 
 
@@ -107,21 +114,34 @@ def with_all_tags(devices, tags: Iterable[Tag]):
 
 
 @transaction.atomic
-def policy_create(*, fleet: Fleet, values: dict) -> Policy:
-    """A policy of `fleet`, its items validated (see `items.py` for each type's value)."""
-    values = {key: value for key, value in values.items() if key in POLICY_FIELDS}
-    values["items"] = policy_items_clean(values.get("items", []))
-    return Policy.objects.create(fleet=fleet, **values)
+def policy_create(
+    *,
+    fleet: Fleet,
+    name: str,
+    description: str = "",
+    archived: bool = False,
+    items: list | Unchanged = UNCHANGED,
+) -> Policy:
+    """A policy of `fleet`, its items validated (see `items.py` for each type's value; none when left out)."""
+    items = policy_items_clean([] if items is UNCHANGED else items)
+    return Policy.objects.create(fleet=fleet, name=name, description=description, archived=archived, items=items)
 
 
 @transaction.atomic
-def policy_update(*, policy: Policy, values: dict) -> Policy:
-    """Change a policy (archiving makes it inactive on every player that has it)."""
-    values = {key: value for key, value in values.items() if key in POLICY_FIELDS}
+def policy_update(
+    *,
+    policy: Policy,
+    name: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    archived: bool | Unchanged = UNCHANGED,
+    items: list | Unchanged = UNCHANGED,
+) -> Policy:
+    """Change a policy (only the fields given; archiving makes it inactive on every player that has it)."""
+    values = given(name=name, description=description, archived=archived, items=items)
     if "items" in values:
         values["items"] = policy_items_clean(values["items"])
-    for name, value in values.items():
-        setattr(policy, name, value)
+    for field, value in values.items():
+        setattr(policy, field, value)
     policy.save()
     policy_changed(policy=policy)
     return policy
@@ -137,7 +157,7 @@ def policy_delete(*, policy: Policy) -> None:
 
 
 def policy_set_archived(*, policy: Policy, archived: bool) -> Policy:
-    return policy_update(policy=policy, values={"archived": archived})
+    return policy_update(policy=policy, archived=archived)
 
 
 @transaction.atomic
