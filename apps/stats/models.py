@@ -104,7 +104,9 @@ class HourlyPlays(FleetOwned):
 class DailyScreenPlays(FleetOwned):
     """Plays of one screen during one day of its own timezone (all campaigns and media), upserted with the
     hourly rollup (PostgreSQL). A month's aggregate by screen and date reads a row per screen and day;
-    `starts_at`/`ends_at` are the day's bounds, so a range that cuts a day reads that day's hours instead."""
+    `starts_at`/`ends_at` are the day's bounds, so a range that cuts a day reads that day's hours instead.
+    On PostgreSQL an index on (fleet, screen, day) holds every column (migration 0004): screens' days are
+    read in that order from the index alone."""
 
     fleet_lookup = "fleet_id"  # a plain column (the ledger keeps no foreign keys)
 

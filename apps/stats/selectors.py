@@ -7,6 +7,7 @@ partitions of the range; on SQLite they are computed from the raw rows.
 """
 
 import base64
+import json
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from apps.accounts import scoping
+from apps.accounts import principals, scoping
 from apps.media.models import public_id, public_id_sql
 from apps.screens.models import Screen, ScreenGroup
 
@@ -56,11 +57,10 @@ class StatsQuery:
 
 
 def fleet_ids_of(user, wanted: list[int] | None = None) -> list[int]:
-    """The fleets whose statistics `user` may read (one query), cut to `wanted` when given."""
-    fleets = scoping.fleets_of(user)
-    if wanted:
-        fleets = fleets.filter(pk__in=wanted)
-    return list(fleets.values_list("pk", flat=True))
+    """The fleets whose statistics `user` may read (one query, or none when the principal cache holds
+    them), cut to `wanted` when given."""
+    fleets = principals.fleet_ids(user, lambda: list(scoping.fleets_of(user).values_list("pk", flat=True)))
+    return [pk for pk in fleets if pk in wanted] if wanted else fleets
 
 
 def group_screens(group_ids: list[int]):
@@ -282,25 +282,33 @@ def _source_sql(query: StatsQuery, group_by: list[str]) -> tuple[str, list]:
     # Whole days of each screen's timezone from the daily rollup, and from the hourly one the hours of
     # the days the range cuts: per timezone met in the range, before its first local midnight and after
     # its last (whole UTC hours around them; the day test below keeps it exact).
+    # The daily rows also give their day as a date (`day`), so that groups of screens and dates follow the
+    # rollup's (fleet, screen, day) index.
     day_start = "(date_trunc('day', timezone(timezone, hour)) AT TIME ZONE timezone)"
     day_end = "((date_trunc('day', timezone(timezone, hour)) + interval '1 day') AT TIME ZONE timezone)"
     edges, edge_params = [], []
     for zone in _zones(query):
         first, last = _midnights(zone, query.since, query.until)
         # two ranges of hours (not `hour < first OR hour >= last`), which the planner estimates right
-        edges.append("(timezone = %s AND (hour >= %s AND hour < %s OR hour >= %s AND hour < %s))")
-        edge_params += [zone, query.since, first, last, query.until]
+        for start, end in ((query.since, first), (last, query.until)):
+            if start < end:
+                edges.append("(timezone = %s AND hour >= %s AND hour < %s)")
+                edge_params += [zone, start, end]
+    bounds = [query.since, query.until]
     sql = (
         f"SELECT {SOURCE_COLUMNS}, NULL::uuid AS ad_id, '' AS ad_name, '' AS media_type, 0 AS media_id, "
-        "'' AS media_name, day::timestamp AS local, plays, total_duration AS duration "
+        "'' AS media_name, day::timestamp AS local, day, plays, total_duration AS duration "
         f"FROM stats_dailyscreenplays WHERE {terms} AND day >= (%s::timestamptz AT TIME ZONE 'UTC')::date - 1 "
-        "AND day <= (%s::timestamptz AT TIME ZONE 'UTC')::date + 1 AND starts_at >= %s AND ends_at <= %s "
-        "UNION ALL "
-        f"SELECT {SOURCE_COLUMNS}, NULL::uuid, '', '', 0, '', timezone(timezone, hour), plays, total_duration "
-        f"FROM stats_hourlyplays WHERE {terms} AND hour >= %s AND hour < %s "
-        f"AND ({' OR '.join(edges) or 'FALSE'}) AND NOT ({day_start} >= %s AND {day_end} <= %s)"
+        "AND day <= (%s::timestamptz AT TIME ZONE 'UTC')::date + 1 AND starts_at >= %s AND ends_at <= %s"
     )
-    bounds = [query.since, query.until]
+    if not edges:  # the range starts and ends on local midnights: whole days only
+        return sql, [*params, *bounds, *bounds]
+    sql += (
+        " UNION ALL "
+        f"SELECT {SOURCE_COLUMNS}, NULL::uuid, '', '', 0, '', timezone(timezone, hour), "
+        f"timezone(timezone, hour)::date, plays, total_duration FROM stats_hourlyplays WHERE {terms} "
+        f"AND hour >= %s AND hour < %s AND ({' OR '.join(edges)}) AND NOT ({day_start} >= %s AND {day_end} <= %s)"
+    )
     return sql, [*params, *bounds, *bounds, *params, *bounds, *edge_params, *bounds]
 
 
@@ -340,6 +348,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
     # the collation, several times slower, in the same order), which come out as text: the rows go to
     # JSON or CSV as they are.
     keys, names, joins, as_text = [], [], "", set()
+    daily = source_of(query, group_by) == "daily"
     for dimension in group_by:
         if dimension in ENTITY_COLUMNS:
             id_column, name_column = ENTITY_COLUMNS[dimension]
@@ -363,7 +372,7 @@ def _sql_aggregate(query: StatsQuery, group_by: list[str], *, limit: int | None,
                 as_text.add(len(keys))
             keys.append(
                 {
-                    "date": "e.local::date",
+                    "date": "e.day" if daily else "e.local::date",
                     "hour": "extract(hour FROM e.local)::int",
                     "weekday": "extract(isodow FROM e.local)::int",
                 }[dimension]
@@ -479,7 +488,7 @@ def _raw_aggregate_rows(query: StatsQuery, group_by: list[str], *, limit: int | 
         rows: list | Iterator = []
     elif partitions.is_partitioned():
         sql, params = _sql_aggregate(query, group_by, limit=limit, offset=offset)
-        rows = _stream_sql(sql, params) if stream else _fetch_sql(sql, params)
+        rows = _stream_sql(sql, params) if stream else _fetch_sql(sql, params, planner_settings(query, group_by))
     else:
         rows = _sqlite_aggregate(query, group_by)
         if limit is not None:
@@ -490,11 +499,22 @@ def _raw_aggregate_rows(query: StatsQuery, group_by: list[str], *, limit: int | 
     return rows
 
 
-def _fetch_sql(sql: str, params: list) -> list[tuple]:
-    # Tens of thousands of groups sort and hash in memory rather than in temporary files, in this process:
-    # parallel workers cost more to start and gather than such groups take to count.
+def planner_settings(query: StatsQuery, group_by: list[str]) -> str:
+    """The SET LOCAL statements an aggregate's SQL runs under. Tens of thousands of groups sort and hash in
+    memory rather than in temporary files, in this process: parallel workers cost more to start and gather
+    than such groups take to count. Groups of one fleet's screens (then dates) from the daily rollup are
+    read in the order of its (fleet, screen, day) index and counted as they come: the planner, which
+    underestimates the rows of a range of days, would hash them and sort them again."""
+    settings = "SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0"
+    in_index_order = group_by[:1] == ["screen"] and set(group_by) <= {"screen", "date"}
+    if in_index_order and len(query.fleet_ids) == 1 and source_of(query, group_by) == "daily":
+        settings += "; SET LOCAL enable_hashagg = off; SET LOCAL enable_sort = off"
+    return settings
+
+
+def _fetch_sql(sql: str, params: list, settings: str) -> list[tuple]:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(settings)
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -516,22 +536,30 @@ def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: in
 
 
 def aggregates_json(query: StatsQuery, group_by: list[str], *, limit: int, offset: int) -> tuple[str, bool] | None:
-    """A page of groups as JSON text written by PostgreSQL (an array of aggregates()' objects), and whether
-    more groups follow; None where aggregates() must answer (SQLite, the one-row totals, no fleet). A
-    month of a large fleet is tens of thousands of groups: building and encoding their dicts in Python
-    took longer than counting them."""
+    """A page of groups as JSON text (an array of aggregates()' objects, compact), and whether more groups
+    follow; None where aggregates() must answer (SQLite, the one-row totals, no fleet). A month of a
+    large fleet is tens of thousands of groups: written column by column (each distinct id, name and date
+    encoded once, the measures by the C conversions of int and float), not a dict per group through a
+    JSON encoder, nor by PostgreSQL's row_to_json (which took longer than counting the groups)."""
     if not (partitions.is_partitioned() and group_by and query.fleet_ids):
         return None
     sql, params = _sql_aggregate(query, group_by, limit=limit + 1, offset=offset)
+    rows = _fetch_sql(sql, params, planner_settings(query, group_by))
+    more, rows = len(rows) > limit, rows[:limit]
+    if not rows:
+        return "[]", more
     columns = aggregate_columns(group_by)
-    names = ", ".join(f'"{name}"' for name in columns)  # the JSON keys (count and date are SQL keywords)
-    page = (
-        f"WITH q AS MATERIALIZED (SELECT row_number() OVER () AS n, g.* FROM ({sql}) AS g({names})) "
-        f"SELECT '[' || coalesce((SELECT string_agg(row_to_json(t)::text, ',') FROM (SELECT {names} FROM q "
-        "WHERE n <= %s ORDER BY n) t), '') || ']', "
-        "(SELECT count(*) FROM q) > %s"
-    )
-    return tuple(_fetch_sql(page, [*params, limit, limit])[0])
+    encoded = []
+    for name, values in zip(columns, zip(*rows, strict=True), strict=True):
+        if name in ("count", "screens"):  # ints
+            encoded.append(map(int.__str__, values))
+        elif name == "total_duration":  # finite floats: repr is their JSON
+            encoded.append(map(float.__repr__, values))
+        else:  # ids, names, dates, hours (PostgreSQL gives uuids and dates as text), None as null
+            text = {value: json.dumps(value, ensure_ascii=False) for value in set(values)}
+            encoded.append(map(text.__getitem__, values))
+    template = "{" + ",".join(f'"{name}":%s' for name in columns) + "}"
+    return "[" + ",".join([template % values for values in zip(*encoded, strict=True)]) + "]", more
 
 
 def aggregates_rows(query: StatsQuery, group_by: list[str]) -> Iterator[dict]:
