@@ -264,6 +264,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("JWT", "Bearer"),
     "UPDATE_LAST_LOGIN": False,
 }
+# Seconds a JWT's user and their fleets stay in the shared cache (Redis only; changes to users and
+# memberships apply on the next request: apps/accounts/principals.py). 0: read them on every request.
+SIGNAGE_PRINCIPAL_CACHE_SECONDS = int(os.environ.get("PRINCIPAL_CACHE_SECONDS", "60"))
 
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 36000,

@@ -84,6 +84,9 @@ def redis_url(tmp_path_factory):
 def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # A JWT's user and fleets are read on every request, so a test's first request costs what its next ones
+    # do; tests/accounts/test_principals.py turns the principal cache on and tests it.
+    settings.SIGNAGE_PRINCIPAL_CACHE_SECONDS = 0
     settings.MEDIA_ROOT = tmp_path / "media"  # files written by a test stay in its own folder
     # Hashed static names need `collectstatic`, a production step; tests serve files as they are.
     settings.STORAGES = {

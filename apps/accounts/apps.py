@@ -8,3 +8,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         import signage.api.schema  # noqa: F401  (registers the OpenAPI extensions)
+
+        from . import principals  # noqa: F401  (forgets cached principals when users and memberships change)

@@ -14,6 +14,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from apps.accounts import principals
 from signage.audit import record_principal
 
 
@@ -43,7 +44,7 @@ class TokenAuthentication(BaseAuthentication):
     def _authenticate_jwt(self, raw: str):
         try:
             validated = self.jwt.get_validated_token(raw.encode())
-            user = self.jwt.get_user(validated)
+            user = principals.token_user(validated, self.jwt.get_user)
         except (InvalidToken, TokenError, exceptions.AuthenticationFailed):
             raise exceptions.AuthenticationFailed("Invalid or expired token.", code="token_not_valid") from None
         record_principal(user)
