@@ -7,7 +7,6 @@ partitions of the range; on SQLite they are computed from the raw rows.
 """
 
 import base64
-import json
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -88,8 +87,10 @@ def events(query: StatsQuery) -> QuerySet[PlayEvent]:
     return PlayEvent.objects.of_fleets(query.fleet_ids).filter(filters)
 
 
-def encode_cursor(started_at: datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{started_at.isoformat()}|{pk}".encode()).decode()
+def encode_cursor(started_at: datetime | str, pk: int) -> str:
+    """`started_at` as a datetime, or as its isoformat() text (PostgreSQL's pages write it so)."""
+    moment = started_at if isinstance(started_at, str) else started_at.isoformat()
+    return base64.urlsafe_b64encode(f"{moment}|{pk}".encode()).decode()
 
 
 def decode_cursor(value: str) -> tuple[datetime, int] | None:
@@ -109,11 +110,25 @@ RAW_COLUMNS = (
     "place_name", "ad_id", "ad_name", "broadcast_id", "media_type", "media_id", "media_name", "timezone",
     "received_at",
 )  # fmt: skip
-# The same columns in SQL, uuids as text (PostgreSQL writes them faster than Python).
+
+
+def _iso_sql(column: str) -> str:
+    """SQL writing a timestamp as Python's isoformat() of its UTC datetime (microseconds only when some)."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {utc})::int "
+        f"%% 1000000 = 0 THEN '' ELSE to_char({utc}, '.US') END || '+00:00'"
+    )
+
+
+# The same columns in SQL, uuids and dates as text (PostgreSQL writes them faster than Python reads them
+# into objects and writes them again; no column is named after a table's, so ORDER BY reads the table's).
 PAGE_COLUMNS = ", ".join(
-    f"{column}::text" if column in ("event_id", "screen_id", "ad_id", "broadcast_id") else column
+    f"{column}::text" if column in ("event_id", "screen_id", "ad_id", "broadcast_id")
+    else _iso_sql(column) if column in ("started_at", "received_at")
+    else column
     for column in RAW_COLUMNS
-)
+)  # fmt: skip
 
 
 def displays_page(query: StatsQuery, *, newest_first: bool, limit: int, after: tuple | None) -> tuple[list, str | None]:
@@ -150,9 +165,9 @@ def displays_page(query: StatsQuery, *, newest_first: bool, limit: int, after: t
     return [display_row(row) for row in rows[:limit]], next_cursor
 
 
-def _iso(moment: datetime) -> str:
-    """A datetime as the API writes it (DRF's encoder: ISO 8601, `Z` for UTC)."""
-    text = moment.isoformat()
+def _iso(moment: datetime | str) -> str:
+    """A datetime (or its isoformat() text) as the API writes it (DRF's encoder: ISO 8601, `Z` for UTC)."""
+    text = moment if isinstance(moment, str) else moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -183,15 +198,6 @@ def display_row(row: tuple) -> dict:
         "timezone": tz,
         "received_at": _iso(received_at),
     }
-
-
-def _iso_sql(column: str) -> str:
-    """SQL writing a timestamp as Python's isoformat() of its UTC datetime (microseconds only when some)."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {utc})::int "
-        f"%% 1000000 = 0 THEN '' ELSE to_char({utc}, '.US') END || '+00:00'"
-    )
 
 
 # The CSV columns of a display (DISPLAY_COLUMNS) as PostgreSQL writes them: uuids, dates and the media id
@@ -345,12 +351,15 @@ def _source_sql(query: StatsQuery, group_by: list[str]) -> tuple[str, list]:
 
 
 def _zones(query: StatsQuery) -> list[str]:
-    """The screens' timezones met in the range (from the daily rollup's key index)."""
+    """The screens' timezones met on the days the range may cut (from the daily rollup's key index): the
+    local days around its two ends. A zone of hours cut at an end has plays on a local day within a day
+    of that end's UTC date; the days between are whole in every zone."""
+    since, until = query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT timezone FROM stats_dailyscreenplays WHERE fleet_id = ANY(%s) "
-            "AND day >= %s::date - 1 AND day <= %s::date + 1",
-            [query.fleet_ids, query.since.astimezone(UTC).date(), query.until.astimezone(UTC).date()],
+            "AND (day >= %s::date - 1 AND day <= %s::date + 1 OR day >= %s::date - 1 AND day <= %s::date + 1)",
+            [query.fleet_ids, since, since, until, until],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -568,30 +577,18 @@ def aggregates(query: StatsQuery, group_by: list[str], *, limit: int, offset: in
 
 
 def aggregates_json(query: StatsQuery, group_by: list[str], *, limit: int, offset: int) -> tuple[str, bool] | None:
-    """A page of groups as JSON text (an array of aggregates()' objects, compact), and whether more groups
-    follow; None where aggregates() must answer (SQLite, the one-row totals, no fleet). A month of a
-    large fleet is tens of thousands of groups: written column by column (each distinct id, name and date
-    encoded once, the measures by the C conversions of int and float), not a dict per group through a
-    JSON encoder, nor by PostgreSQL's row_to_json (which took longer than counting the groups)."""
+    """A page of groups as JSON text (an array of aggregates()' objects), and whether more groups follow;
+    None where aggregates() must answer (SQLite, the one-row totals, no fleet). PostgreSQL writes each
+    group's object as it counts it, and they are joined here: a month of a large fleet is tens of
+    thousands of groups, and making each a dict for a JSON encoder took longer than counting them (so did
+    aggregating the page into one text in the database, which needed the groups twice)."""
     if not (partitions.is_partitioned() and group_by and query.fleet_ids):
         return None
     sql, params = _sql_aggregate(query, group_by, limit=limit + 1, offset=offset)
-    rows = _fetch_sql(sql, params, planner_settings(query, group_by))
-    more, rows = len(rows) > limit, rows[:limit]
-    if not rows:
-        return "[]", more
-    columns = aggregate_columns(group_by)
-    encoded = []
-    for name, values in zip(columns, zip(*rows, strict=True), strict=True):
-        if name in ("count", "screens"):  # ints
-            encoded.append(map(int.__str__, values))
-        elif name == "total_duration":  # finite floats: repr is their JSON
-            encoded.append(map(float.__repr__, values))
-        else:  # ids, names, dates, hours (PostgreSQL gives uuids and dates as text), None as null
-            text = {value: json.dumps(value, ensure_ascii=False) for value in set(values)}
-            encoded.append(map(text.__getitem__, values))
-    template = "{" + ",".join(f'"{name}":%s' for name in columns) + "}"
-    return "[" + ",".join([template % values for values in zip(*encoded, strict=True)]) + "]", more
+    names = ", ".join(f'"{name}"' for name in aggregate_columns(group_by))  # (count and date are SQL keywords)
+    rows = _fetch_sql(f"SELECT row_to_json(g)::text FROM ({sql}) AS g({names})", params,
+                      planner_settings(query, group_by))  # fmt: skip
+    return "[" + ",".join([row[0] for row in rows[:limit]]) + "]", len(rows) > limit
 
 
 def aggregates_rows(query: StatsQuery, group_by: list[str]) -> Iterator[dict]:
