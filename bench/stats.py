@@ -6,7 +6,9 @@ doing the equivalent raw work from a cursor. Every figure is printed with its sa
 
 - ingestion of 5,000-event batches through `POST /api/device/stats` vs `COPY` of the same rows;
 - `aggregates/?group_by=screen,date` over a month vs the same SQL on the same tables from a cursor;
-- a `displays/` page for one screen and one day vs its SQL from a cursor;
+- a `displays/` page for one screen and one day vs its SQL from a cursor, and vs the floor of any
+  authenticated request: a trivial authenticated view (bench/stats_urls.py) under the same gunicorn, plus
+  the page's SQL;
 - CSV export of a million rows: rows per second (vs `COPY (SELECT ...) TO STDOUT` of the same rows)
   and the gunicorn worker's peak memory before and after.
 
@@ -14,7 +16,9 @@ doing the equivalent raw work from a cursor. Every figure is printed with its sa
         [--events 10000000] [--screens 1000] [--days 90] [--port 8201] [--keep] [--reuse]
 
 `--keep` leaves the bench database in place and `--reuse` times it again without filling it anew (filling
-10 million events takes long on a loaded machine).
+10 million events takes long on a loaded machine). With REDIS_URL set, gunicorn uses that Redis as production
+does (rate-limit counters, the principal cache), under a key prefix of its own removed at the end; without
+it, process memory (and no principal cache: apps/accounts/principals.py).
 """
 
 import argparse
@@ -166,8 +170,9 @@ def filled(*, events: int, screens: int, days: int, until: datetime) -> dict:
     }
 
 
-def start_gunicorn(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "LOG_LEVEL": "WARNING"}
+def start_gunicorn(url: str, port: int, redis: dict) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "LOG_LEVEL": "ERROR", **redis,
+           "DJANGO_SETTINGS_MODULE": "bench.stats_settings"}  # fmt: skip
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "signage.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--timeout", "600", "--log-level", "warning"],
@@ -195,6 +200,10 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def timed(call, count: int) -> list[float]:
@@ -227,7 +236,9 @@ def main():
         recreate_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "signage.settings")
-    os.environ.pop("REDIS_URL", None)  # the bench server keeps its rate-limit counters in process memory
+    # The bench process itself needs no cache; gunicorn gets REDIS_URL (if any) under a prefix of its own.
+    redis_url = os.environ.pop("REDIS_URL", "")
+    redis = {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": f"statsbench-{uuid.uuid4().hex[:12]}"} if redis_url else {}
     import django
 
     django.setup()
@@ -252,9 +263,9 @@ def main():
     from django.db import connection
 
     connection.close()
-    server = start_gunicorn(url, options.port)
+    server = start_gunicorn(url, options.port, redis)
     host = f"http://127.0.0.1:{options.port}"
-    rows = []
+    rows, loads = [], []
     try:
         http = httpx.Client(timeout=600)
         token = http.post(f"{host}/api/get_jwt_token/", json={"username": "bench", "password": "bench-pass-1"})
@@ -274,6 +285,7 @@ def main():
                 for i in range(5000)
             ]  # fmt: skip
 
+        loads.append(["ingestion", load()])
         http.post(f"{host}/api/device/stats", json={"events": batch()}, headers=device)  # warm
         bodies = [batch() for _ in range(options.batches)]
         view_samples = []
@@ -302,6 +314,7 @@ def main():
             copy_samples.append(time.perf_counter() - started)
         copy_rate = 5000 / statistics.median(copy_samples)
         rows.append(("ingest 5,000-event batch (events/s)", view_rate, copy_rate, "COPY of the same rows", True))
+        loads[-1].append(load())
 
         # 2. Last calendar month's aggregate by screen and date (the fleet's timezone) vs the same SQL.
         paris = zoneinfo.ZoneInfo("Europe/Paris")
@@ -310,19 +323,25 @@ def main():
         month_start = (this_month - timedelta(days=1)).replace(day=1).astimezone(UTC)
         params = {"started_at__gte": month_start.isoformat(), "started_at__lt": month_end.isoformat(),
                   "group_by": "screen,date", "limit": 100000}  # fmt: skip
+        loads.append(["aggregates", load()])
         first = http.get(f"{host}/api/statistics/v2/aggregates/", params=params, headers=auth)
         groups = len(first.json()["results"])
         api_samples = timed(
             lambda: http.get(f"{host}/api/statistics/v2/aggregates/", params=params, headers=auth).raise_for_status(),
             options.repeat,
         )
-        from apps.stats.selectors import StatsQuery, _sql_aggregate
+        from apps.stats.selectors import StatsQuery, _sql_aggregate, planner_settings
 
-        sql, sql_params = _sql_aggregate(
-            StatsQuery(fleet_ids=[data["fleet"]], since=month_start, until=month_end), ["screen", "date"],
-            limit=100000, offset=0,
-        )  # fmt: skip
-        sql_samples = timed(lambda: db.execute(sql, sql_params).fetchall(), options.repeat)
+        month = StatsQuery(fleet_ids=[data["fleet"]], since=month_start, until=month_end)
+        sql, sql_params = _sql_aggregate(month, ["screen", "date"], limit=100000, offset=0)
+        settings = planner_settings(month, ["screen", "date"])
+
+        def same_sql():  # under the settings the view runs it with, in a transaction like the view's
+            with db.transaction():
+                db.execute(settings)
+                db.execute(sql, sql_params).fetchall()
+
+        sql_samples = timed(same_sql, options.repeat)
         naive = (
             "SELECT screen_id, max(screen_name), (started_at AT TIME ZONE timezone)::date, count(*), sum(duration), "
             "count(DISTINCT screen_id) FROM stats_playevent WHERE fleet_id = %s AND started_at >= %s AND "
@@ -333,8 +352,10 @@ def main():
                      statistics.median(sql_samples) * 1000, "same SQL on the rollup", False))  # fmt: skip
         rows.append(("  (for scale: GROUP BY over the raw events) ms", statistics.median(raw_samples) * 1000,
                      statistics.median(sql_samples) * 1000, "rollup SQL", False))  # fmt: skip
+        loads[-1].append(load())
 
         # 3. One screen's page for a day vs its SQL.
+        loads.append(["displays page", load()])
         day = until - timedelta(days=10)
         page = {"started_at__gte": day.isoformat(), "started_at__lt": (day + timedelta(days=1)).isoformat(),
                 "screen": data["screen"], "limit": 100}  # fmt: skip
@@ -351,6 +372,19 @@ def main():
         )
         rows.append(("displays page, 1 screen, 1 day ms", statistics.median(api_samples) * 1000,
                      statistics.median(sql_samples) * 1000, "its SQL from a cursor", False))  # fmt: skip
+        # The floor of any authenticated request through this stack: a trivial view with the same
+        # authentication, permissions and rate limit, doing nothing; the page can at best cost that plus
+        # its SQL.
+        http.get(f"{host}/api/statistics/v2/bench-trivial/", headers=auth).raise_for_status()
+        floor = timed(
+            lambda: http.get(f"{host}/api/statistics/v2/bench-trivial/", headers=auth).raise_for_status(),
+            options.repeat * 4,
+        )
+        floor_ms = (statistics.median(floor) + statistics.median(sql_samples)) * 1000
+        rows.append(("  vs a trivial authenticated view + its SQL ms", statistics.median(api_samples) * 1000,
+                     floor_ms, "the floor of this stack", False))  # fmt: skip
+        rows.append(("  (for scale: the trivial authenticated view) ms", statistics.median(api_samples) * 1000,
+                     statistics.median(floor) * 1000, "authenticated, no work", False))  # fmt: skip
         # The floor of any authenticated request through this stack: a statistics query refused before SQL.
         trivial = timed(
             lambda: http.get(f"{host}/api/statistics/v2/displays/", headers=auth).status_code, options.repeat * 4
@@ -362,11 +396,13 @@ def main():
         anonymous = timed(lambda: http.get(f"{host}/api/statistics/v2/displays/").status_code, options.repeat * 4)
         rows.append(("  (for scale: a 401 from the same view) ms", statistics.median(api_samples) * 1000,
                      statistics.median(anonymous) * 1000, "no credentials", False))  # fmt: skip
+        loads[-1].append(load())
 
         # 4. CSV export of about a million rows: rate and the worker's peak memory.
         per_day = options.screens * data["per_screen"] / options.days
         span = timedelta(days=min(options.days - 1, options.csv_rows / per_day))
         export = {"started_at__gte": (until - span).isoformat(), "started_at__lt": until.isoformat(), "format": "csv"}
+        loads.append(["CSV export", load()])
         pid = worker_pid(server.pid)
         before = peak_rss_mb(pid)
         started, count = time.perf_counter(), -1
@@ -388,19 +424,30 @@ def main():
         rows.append((f"CSV export of {count:,} rows (rows/s)", count / csv_seconds, count / copy_seconds,
                      "COPY TO STDOUT of the same rows", True))  # fmt: skip
         memory = (before, after)
+        loads[-1].append(load())
     finally:
         server.terminate()
         server.wait(timeout=30)
         if not options.keep:
             drop_database(url)
+        if redis:
+            import redis as redis_py
 
+            client = redis_py.Redis.from_url(redis_url)
+            keys = list(client.scan_iter(match=f"{redis['CACHE_KEY_PREFIX']}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+
+    cache = "Redis" if redis else "process memory"
     print(f"\nProof of play, {options.events:,} events, {options.screens} screens, {options.days} days, "
-          "gunicorn (1 sync worker) over HTTP, PostgreSQL\n")  # fmt: skip
+          f"gunicorn (1 sync worker) over HTTP, PostgreSQL, cache: {cache}\n")  # fmt: skip
     print(f"{'measure':52} {'API':>10} {'limit':>10} {'ratio':>7}  limit is")
     for label, value, limit, what, _higher_is_better in rows:
         ratio = value / limit
         print(f"{label:52} {value:10.1f} {limit:10.1f} {ratio:7.2f}  {what}")
     print(f"\nCSV export: worker peak RSS {memory[0]:.0f} MB before, {memory[1]:.0f} MB after")
+    for what, start, end in loads:
+        print(f"Load average (1, 5, 15 min) during {what}: {start} at start, {end} at end")
     print(f"Load average (1, 5, 15 min): {' '.join(f'{v:.1f}' for v in load_before)} before the timings, "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} after")  # fmt: skip
 
