@@ -56,8 +56,9 @@ def token_user(validated_token, load):
     version_key, entry_key = _keys(user_id)
     found = cache.get_many([version_key, entry_key])
     version, entry = found.get(version_key), found.get(entry_key)
-    if version is not None and entry is not None and entry["version"] == version:
-        user = get_user_model().from_db(DEFAULT_DB_ALIAS, _fields(), entry["values"])
+    fields = _fields()
+    if version is not None and entry is not None and entry["version"] == version and entry["fields"] == fields:
+        user = get_user_model().from_db(DEFAULT_DB_ALIAS, fields, entry["values"])
         setattr(user, _ATTRIBUTE, entry)
         return user
     user = load(validated_token)
@@ -65,7 +66,8 @@ def token_user(validated_token, load):
         version = uuid.uuid4().hex
         if not cache.add(version_key, version, VERSION_SECONDS):
             return user  # a change replaced the version meanwhile: keep nothing this time
-    entry = {"version": version, "values": [getattr(user, name) for name in _fields()], "fleets": None}
+    # (the field names too: an entry written by a release whose user model had other fields is not read)
+    entry = {"version": version, "fields": fields, "values": [getattr(user, name) for name in fields], "fleets": None}
     cache.set(entry_key, entry, settings.SIGNAGE_PRINCIPAL_CACHE_SECONDS)
     setattr(user, _ATTRIBUTE, entry)
     return user
