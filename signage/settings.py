@@ -226,7 +226,7 @@ UNFOLD = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "signage.api.authentication.TokenAuthentication",
+        "apps.accounts.principals.CachedTokenAuthentication",  # signage.api's, with the principal cache
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [

@@ -2,7 +2,9 @@
 authenticated API request runs no query of its own for them (simplejwt's user query, the statistics
 API's fleet lookup): one cache round trip instead.
 
-Only on a cache every process shares (Redis, as in production): a process's local memory would keep an
+The API's authentication class (the setting names `CachedTokenAuthentication`, signage.api's own with its
+user lookup going through here) and the statistics API's fleet lookup read it. Only on a cache every
+process shares (Redis, as in production): a process's local memory would keep an
 entry that another process's change cannot reach. Elsewhere every request reads the database, as before.
 
 Changes take effect on the very next request. Each user has a version in the cache, a random token
@@ -28,6 +30,8 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from rest_framework_simplejwt.settings import api_settings
+
+from signage.api.authentication import TokenAuthentication
 
 from .models import Membership
 
@@ -71,6 +75,13 @@ def token_user(validated_token, load):
     cache.set(entry_key, entry, settings.SIGNAGE_PRINCIPAL_CACHE_SECONDS)
     setattr(user, _ATTRIBUTE, entry)
     return user
+
+
+class CachedTokenAuthentication(TokenAuthentication):
+    """The API's authentication (signage/api/authentication.py), a JWT's user read through this cache."""
+
+    def jwt_user(self, validated):
+        return token_user(validated, self.jwt.get_user)
 
 
 def fleet_ids(user, load) -> list[int]:

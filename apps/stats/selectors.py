@@ -206,7 +206,7 @@ CSV_COLUMNS = ", ".join(
     [
         "id", "event_id::text", _iso_sql("started_at"), "duration", "screen_id::text", "screen_name", "device_id",
         "device_name", "coalesce(place_id::text, '')", "place_name", "coalesce(ad_id::text, '')", "ad_name",
-        "coalesce(broadcast_id::text, '')", "media_type || '-' || media_id", "media_name", "timezone",
+        "coalesce(broadcast_id::text, '')", public_id_sql("media_type", "media_id"), "media_name", "timezone",
         _iso_sql("received_at"),
     ]
 )  # fmt: skip

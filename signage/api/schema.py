@@ -5,6 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "signage.api.authentication.TokenAuthentication"
+    match_subclasses = True  # the setting names apps.accounts.principals' subclass
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):
