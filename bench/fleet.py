@@ -26,6 +26,7 @@ Everything is bounded in time; the stack is stopped and the database dropped at 
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
@@ -48,16 +49,27 @@ def options():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--screens", type=int, default=10000)
     parser.add_argument("--campaigns", type=int, default=20)
-    parser.add_argument("--interval", type=int, default=60, help="the fleet's heartbeat interval, seconds")
+    parser.add_argument(
+        "--interval", type=int, default=None, help="the fleet's heartbeat interval, seconds (default: a new fleet's)"
+    )
     parser.add_argument("--duration", type=int, default=120, help="seconds of fleet simulation")
+    parser.add_argument("--change-at", type=float, default=None, help="seconds into the fleet (default: a third)")
+    parser.add_argument("--no-change", action="store_true", help="a steady fleet: no content change")
     parser.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds per capacity figure")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--rates", default="", help="idle heartbeats per second to send open loop, one step each (500,1000,1500)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--concurrency", type=int, default=8, help="connections in flight (capacity phase)")
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("LOADTEST_PORT", 8501)), help="gunicorn's port ($LOADTEST_PORT)"
     )
-    parser.add_argument("--capacity-only", action="store_true", help="skip the fleet simulation (phase 2)")
+    parser.add_argument("--capacity-only", action="store_true", help="skip the fleet simulation (phase 3)")
     parser.add_argument("--stats-every", type=int, default=2, help="heartbeats between proof-of-play batches")
+    parser.add_argument("--lock", help="a file to hold locked (flock) while measuring, so benchmarks never overlap")
+    parser.add_argument("--quiet", help="a file to create while measuring (and remove after)")
     return parser.parse_args()
 
 
@@ -101,8 +113,9 @@ def start_stack(env: dict, args, folder: Path) -> list[subprocess.Popen]:
     python = sys.executable
     bin_dir = Path(python).parent
     gunicorn = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "signage.wsgi", "--workers", str(args.workers), "--bind",
-         f"127.0.0.1:{args.port}", "--backlog", "4096", "--timeout", "60", "--log-level", "warning"],
+        [str(bin_dir / "gunicorn"), "signage.wsgi", "--workers", str(args.workers), "--worker-class",
+         args.worker_class, "--threads", str(args.threads), "--bind", f"127.0.0.1:{args.port}", "--backlog", "4096",
+         "--timeout", "60", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     worker = subprocess.Popen(
@@ -125,20 +138,6 @@ def stop_stack(processes) -> None:
             process.wait(timeout=10)
 
 
-def worker_cpu_seconds(master_pid: int) -> float:
-    """CPU (user + system) of the gunicorn master's children, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for task in Path(f"/proc/{master_pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            try:
-                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
 # --- the fleet's data ------------------------------------------------------------------------------------
 
 
@@ -155,6 +154,7 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
     from apps.ads.models import Ad, Broadcast, BroadcastScreen
     from apps.devices import lean, playlist
     from apps.devices.models import Device, new_device_token, token_hash
+    from apps.devices.services import download_url
     from apps.media.models import Media
     from apps.screens.models import Screen
 
@@ -201,6 +201,9 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
     etag = first_state["etag"]
     Device.objects.filter(fleet=fleet).update(playlist_etag=etag, last_seen_at=timezone.now())
     lean.remember_many(Device.objects.filter(fleet=fleet).select_related("fleet"))
+    expires = int(time.time()) + 24 * 3600
+    some = Device.objects.filter(fleet=fleet).order_by("pk")[:1000]
+    downloads = [download_url(device, first_state["contents"][0], expires) for device in some]
     return {
         "fleet": fleet.pk,
         "tokens": tokens,
@@ -211,6 +214,7 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
         "spare_media": medias[9].pk,
         "build_seconds": build_seconds,
         "token_hashes": [token_hash(token) for token in tokens],
+        "downloads": downloads,
     }
 
 
@@ -245,19 +249,49 @@ def change_content(broadcast_id, media_id) -> float:
 # --- HTTP ----------------------------------------------------------------------------------------------------
 
 
+class _Exchange(asyncio.Protocol):
+    """One request on its own connection; the answer is everything until the server closes it."""
+
+    def __init__(self, request: bytes, done: asyncio.Future):
+        self.request, self.done, self.chunks = request, done, []
+
+    def connection_made(self, transport):
+        transport.write(self.request)
+
+    def data_received(self, data):
+        self.chunks.append(data)
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            if exc is None:
+                self.done.set_result(b"".join(self.chunks))
+            else:
+                self.done.set_exception(exc)
+
+
 class Client:
-    """A minimal HTTP/1.1 client (one connection per request, as gunicorn's sync workers close them)."""
+    """A minimal HTTP/1.1 client: one connection per request (a player heartbeating once a minute opens a
+    new one each time, and gunicorn's sync workers close them), on asyncio's transport layer (no streams:
+    the load generator shares the two cores with what it measures, so its own cost per request counts)."""
 
     def __init__(self, port: int):
         self.port = port
 
     async def request(self, method: str, path: str, headers: dict | None = None, body: bytes = b""):
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        """(status, head, payload); status 0 when the connection failed."""
+        loop = asyncio.get_running_loop()
         lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close", f"Content-Length: {len(body)}"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        data = await reader.read(-1)
-        writer.close()
+        done = loop.create_future()
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        try:
+            transport, _ = await loop.create_connection(lambda: _Exchange(request, done), "127.0.0.1", self.port)
+            try:
+                data = await done
+            finally:
+                transport.close()
+        except OSError:
+            return 0, b"", b""
         head, _, payload = data.partition(b"\r\n\r\n")
         status = int(head[9:12]) if len(head) >= 12 else 0
         if b"transfer-encoding: chunked" in head.lower():
@@ -275,6 +309,16 @@ def _dechunk(data: bytes) -> bytes:
         out.append(rest[:size])
         data = rest[size + 2 :]
     return b"".join(out)
+
+
+def run(coroutine):
+    """asyncio.run on uvloop when it is installed (requirements-dev.txt): about half the load generator's
+    CPU per request of the default event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
@@ -300,6 +344,105 @@ async def closed_loop(port: int, seconds: float, concurrency: int, make_request)
     turn = iter(range(10**12))
     await asyncio.gather(*(one_connection(turn) for _ in range(concurrency)))
     return len(samples), samples, errors
+
+
+async def open_loop(port: int, rate: float, seconds: float, make_request) -> dict:
+    """Requests sent at a fixed rate whatever the answers (as a fleet does), each timed from the instant it
+    was due, so a server falling behind shows in the latencies rather than slowing the sender down.
+    Requests still unanswered 5 s after the window count as late."""
+    client, samples, errors, late = Client(port), [], 0, 0
+    loop = asyncio.get_running_loop()
+    pending: set = set()
+
+    async def one(index: int, due: float):
+        nonlocal errors
+        method, path, headers, body, expected = make_request(index)
+        status, _, _ = await client.request(method, path, headers, body)
+        samples.append(loop.time() - due)
+        errors += status != expected
+
+    start, total, sent = loop.time(), int(rate * seconds), 0
+    while sent < total:
+        now = loop.time()
+        while sent < total and start + sent / rate <= now:
+            task = loop.create_task(one(sent, start + sent / rate))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            sent += 1
+        await asyncio.sleep(0.002)
+    if pending:
+        _, unfinished = await asyncio.wait(set(pending), timeout=5)
+        late = len(unfinished)
+        for task in unfinished:
+            task.cancel()
+    return {"rate": rate, "answered": len(samples), "samples": samples, "errors": errors, "late": late}
+
+
+# --- CPU per process ----------------------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds (user + system) per part of the stack, from /proc: gunicorn's workers and master, the
+    Celery worker (its process group), this load generator, PostgreSQL's backends of the run's database and
+    its other processes, Redis; and the whole machine (/proc/stat), so what is left is everything else."""
+
+    def __init__(self, gunicorn_pid: int, celery_pgid: int, database: str):
+        self.gunicorn, self.celery, self.database = gunicorn_pid, celery_pgid, database.encode()
+        self.me, self.ticks = os.getpid(), os.sysconf("SC_CLK_TCK")
+
+    def _role(self, pid: int, comm: str, ppid: int, pgrp: int) -> str | None:
+        if pid == self.gunicorn:
+            return "gunicorn master"
+        if ppid == self.gunicorn:
+            return "gunicorn workers"
+        if pgrp == self.celery:
+            return "celery"
+        if pid == self.me or ppid == self.me:
+            return "load generator"
+        if comm == "redis-server":
+            return "redis"
+        if comm == "postgres":
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                return None
+            ours = self.database in command.replace(b"\0", b" ").split()
+            return "postgres (this run)" if ours else "postgres (other)"
+        return None
+
+    def snapshot(self) -> dict:
+        seconds: dict[str, float] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                text = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text[text.rindex(")") + 2 :].split()
+            role = self._role(int(entry.name), comm, int(fields[1]), int(fields[2]))
+            if role is not None:
+                seconds[role] = seconds.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / self.ticks
+        busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in busy[:8])
+        seconds["machine"] = (user + nice + system + irq + softirq + steal) / self.ticks
+        return seconds
+
+    @staticmethod
+    def line(before: dict, after: dict, seconds: float) -> str:
+        """Each part's share of one core over the window (%), everything else, and the machine's total."""
+        parts = [name for name in ROLES if name in after]
+        share = {name: (after[name] - before.get(name, 0.0)) / seconds * 100 for name in parts}
+        machine = (after["machine"] - before["machine"]) / seconds * 100
+        rest = machine - sum(share.values())
+        shown = ", ".join(f"{name} {share[name]:.0f}" for name in parts)
+        total = os.cpu_count() * 100
+        return f"CPU, % of one core: {shown}, everything else {rest:.0f}; machine {machine:.0f} of {total}"
+
+
+ROLES = ("gunicorn workers", "gunicorn master", "load generator", "postgres (this run)", "postgres (other)", "redis",
+         "celery")  # fmt: skip
 
 
 def sql_baseline(database_url: str, hashes: list[str], seconds: float, processes: int) -> float:
@@ -362,21 +505,29 @@ def _redis_loop(env: dict, hashes: list[str], seconds: float) -> int:
 # --- the fleet, open loop ------------------------------------------------------------------------------------
 
 
-async def simulate(args, data: dict, on_change) -> dict:
+async def simulate(args, data: dict, on_change, meter: CpuMeter) -> dict:
+    """The fleet until the deadline, exactly: at the deadline every player stops, requests still in flight
+    are counted (and how long they had been waiting) and dropped."""
     client = Client(args.port)
-    deadline = time.monotonic() + args.duration
-    change_at = time.monotonic() + args.duration / 3
+    started = time.monotonic()
+    deadline = started + args.duration
+    change_at = started + (args.duration / 3 if args.change_at is None else args.change_at)
     records: dict[str, list] = {"heartbeat": [], "playlist": [], "download": [], "stats": [], "304": []}
     errors: dict[str, int] = {}
-    got_new: dict[int, float] = {}
-    state = {"changed_at": None, "old_etag": data["etag"]}
-    in_flight = asyncio.Semaphore(256)
+    got_new: dict[int, float] = {}  # player -> when its fetch of the new playlist was answered
+    downloaded: dict[int, float] = {}  # player -> when it had downloaded what the new playlist needs
+    outstanding: dict[int, float] = {}  # request -> when it was sent
+    state = {"changed_at": None, "old_etag": data["etag"], "cpu": [(started, meter.snapshot())]}
+    numbers = iter(range(10**12))
 
     async def call(kind, method, path, headers, body=b""):
-        async with in_flight:
-            started = time.monotonic()
+        number, sent = next(numbers), time.monotonic()
+        outstanding[number] = sent
+        try:
             status, head, payload = await client.request(method, path, headers, body)
-            records[kind].append((started, time.monotonic() - started))
+        finally:
+            del outstanding[number]
+        records[kind].append((sent, time.monotonic() - sent))
         if status >= 400 or status == 0:
             errors[f"{kind} {status}"] = errors.get(f"{kind} {status}", 0) + 1
         return status, head, payload
@@ -384,7 +535,7 @@ async def simulate(args, data: dict, on_change) -> dict:
     async def player(index: int, token: str):
         auth = {"Authorization": f"Device {token}"}
         etag, have, beats, items = data["etag"], set(data["contents"]), 0, data["items"]
-        await asyncio.sleep(random.uniform(0, args.interval))
+        await asyncio.sleep(random.uniform(0, args.interval))  # the first beat at a random instant
         while time.monotonic() < deadline:
             due = time.monotonic()
             body = json.dumps({"volume": 50, "wifi_signal": -60, "uptime_seconds": 1000 + beats}).encode()
@@ -396,7 +547,6 @@ async def simulate(args, data: dict, on_change) -> dict:
                 answer = json.loads(payload) if status == 200 else {}
             except ValueError:
                 errors["heartbeat unreadable"] = errors.get("heartbeat unreadable", 0) + 1
-                print("unreadable", payload[:200], flush=True) if errors["heartbeat unreadable"] < 3 else None
                 answer = {}
             if answer.get("has_update"):
                 status, _, payload = await call(
@@ -405,13 +555,17 @@ async def simulate(args, data: dict, on_change) -> dict:
                 if status == 200:
                     fetched = json.loads(payload)
                     etag = fetched["etag"]
-                    if state["changed_at"] is not None and etag != state["old_etag"]:
+                    new = state["changed_at"] is not None and etag != state["old_etag"]
+                    if new:
                         got_new.setdefault(index, time.monotonic())
                     for content in fetched["content_to_download"]:
                         if content["content_id"] not in have:
                             url = content["download_url"].split("://", 1)[-1].split("/", 1)[1]
-                            await call("download", "GET", "/" + url, {})
-                            have.add(content["content_id"])
+                            status, _, _ = await call("download", "GET", "/" + url, {})
+                            if status == 200:
+                                have.add(content["content_id"])
+                    if new and all(content["content_id"] in have for content in fetched["content_to_download"]):
+                        downloaded.setdefault(index, time.monotonic())
                     items = fetched["playlist"]["items"]
             elif beats % 10 == 3:  # some players also poll their playlist: an unchanged one is a 304
                 await call("304", "GET", "/api/device/playlist", {**auth, "If-None-Match": f'"{etag}"'})
@@ -429,19 +583,31 @@ async def simulate(args, data: dict, on_change) -> dict:
 
     async def changer():
         await asyncio.sleep(max(0.0, change_at - time.monotonic()))
-        state["changed_at"] = await asyncio.get_running_loop().run_in_executor(None, on_change)
-        state["rebuilt_at"] = await asyncio.get_running_loop().run_in_executor(None, wait_rebuilt, args.duration)
+        executor = asyncio.get_running_loop().run_in_executor
+        state["changed_at"] = await executor(None, on_change)
+        state["cpu"].append((state["changed_at"], meter.snapshot()))
+        state["rebuilt_at"] = await executor(None, wait_rebuilt, max(1.0, deadline - time.monotonic()))
 
-    started = time.monotonic()
-    players = [player(i, token) for i, token in enumerate(data["tokens"])]
-    await asyncio.gather(changer(), *players)
+    tasks = [asyncio.ensure_future(player(i, token)) for i, token in enumerate(data["tokens"])]
+    if not args.no_change:
+        tasks.append(asyncio.ensure_future(changer()))
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+    stopped = time.monotonic()
+    state["cpu"].append((stopped, meter.snapshot()))
+    in_flight = sorted(outstanding.values())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     return {
         "records": records,
         "errors": errors,
-        "seconds": time.monotonic() - started,
+        "seconds": stopped - started,
         "changed_at": state["changed_at"],
         "rebuilt_at": state.get("rebuilt_at"),
         "converged": got_new,
+        "downloaded": downloaded,
+        "in_flight": (len(in_flight), stopped - in_flight[0] if in_flight else 0.0),
+        "cpu": state["cpu"],
     }
 
 
@@ -462,7 +628,11 @@ def main():
     django.setup()
     from django.core.management import call_command
 
-    processes = []
+    from apps.accounts.models import Fleet
+
+    if args.interval is None:
+        args.interval = Fleet._meta.get_field("heartbeat_interval").default
+    processes, window = [], None
     try:
         call_command("migrate", verbosity=0)
         started = time.monotonic()
@@ -474,36 +644,13 @@ def main():
         connections.close_all()
         processes = start_stack(env, args, folder)
         _wait_for(args.port)
-        tokens, etag = data["tokens"], data["etag"]
-        capacity = {}
-
-        def heartbeat(i):
-            headers = {"Authorization": f"Device {tokens[i % len(tokens)]}", "Content-Type": "application/json"}
-            return "POST", "/api/device/heartbeat", headers, b'{"volume": 50, "wifi_signal": -60}', 200
-
-        def not_modified(i):
-            headers = {"Authorization": f"Device {tokens[i % len(tokens)]}", "If-None-Match": f'"{etag}"'}
-            return "GET", "/api/device/playlist", headers, b"", 304
-
-        def trivial(i):
-            return "GET", "/bench/trivial", {}, b"", 200
-
-        paths = (("trivial Django view", trivial), ("idle heartbeat", heartbeat), ("playlist 304", not_modified))
-        for label, make in (*paths, ("trivial Django view ", trivial)):
-            cpu = worker_cpu_seconds(processes[0].pid)
-            count, samples, errors = asyncio.run(closed_loop(args.port, args.capacity_seconds, args.concurrency, make))
-            cpu = worker_cpu_seconds(processes[0].pid) - cpu
-            capacity[label] = (count / args.capacity_seconds, *summary(samples), cpu / max(1, count) * 1000, errors)
-            print(f"  {label}: {capacity[label][0]:.0f} req/s", flush=True)
-        hashes = data["token_hashes"]
-        sql = sql_baseline(env["DATABASE_URL"], hashes, args.capacity_seconds, args.workers)
-        redis_rate = redis_baseline(env, hashes, args.capacity_seconds, args.workers)
-        print(f"  SQL baseline {sql:.0f}/s, Redis baseline {redis_rate:.0f}/s", flush=True)
-        fleet = None
-        if not args.capacity_only:
-            fleet = asyncio.run(simulate(args, data, lambda: change_content(data["broadcast"], data["spare_media"])))
-        report(args, capacity, sql, redis_rate, fleet)
+        window = MeasuringWindow(args.lock, args.quiet)
+        results = measure(args, env, data, processes)
+        window.close()
+        report(args, *results, window.loads)
     finally:
+        if window is not None:
+            window.close()
         stop_stack(processes)
         from django.db import connections
 
@@ -512,6 +659,86 @@ def main():
         _drop_keys(prefix)
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(env["MEDIA_ROOT"], ignore_errors=True)
+
+
+class MeasuringWindow:
+    """The measuring phases only (not filling nor teardown): the lock held, the quiet file present, and the
+    machine's load average at both ends."""
+
+    def __init__(self, lock: str | None, quiet: str | None):
+        import fcntl
+
+        self.lock = open(lock, "a") if lock else None  # noqa: SIM115 (held until close)
+        if self.lock:
+            print(f"waiting for {lock}", flush=True)
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.quiet = Path(quiet) if quiet else None
+        if self.quiet:
+            self.quiet.touch()
+        self.loads = [os.getloadavg()]
+        print(f"measuring (load average {self.loads[0][0]:.2f}, {self.loads[0][1]:.2f}, {self.loads[0][2]:.2f})",
+              flush=True)  # fmt: skip
+
+    def close(self) -> None:
+        if len(self.loads) == 1:
+            self.loads.append(os.getloadavg())
+        if self.quiet:
+            self.quiet.unlink(missing_ok=True)
+            self.quiet = None
+        if self.lock:
+            self.lock.close()  # releases the flock
+            self.lock = None
+
+
+def measure(args, env: dict, data: dict, processes) -> tuple:
+    tokens, etag = data["tokens"], data["etag"]
+    meter = CpuMeter(processes[0].pid, processes[1].pid, env["DATABASE_URL"].rpartition("/")[2])
+    capacity, cpu_lines = {}, {}
+
+    def heartbeat(i):
+        headers = {"Authorization": f"Device {tokens[i % len(tokens)]}", "Content-Type": "application/json"}
+        return "POST", "/api/device/heartbeat", headers, b'{"volume": 50, "wifi_signal": -60}', 200
+
+    def not_modified(i):
+        headers = {"Authorization": f"Device {tokens[i % len(tokens)]}", "If-None-Match": f'"{etag}"'}
+        return "GET", "/api/device/playlist", headers, b"", 304
+
+    def trivial(i):
+        return "GET", "/bench/trivial", {}, b"", 200
+
+    def full_playlist(i):  # what every player fetches once after a change
+        return "GET", "/api/device/playlist", {"Authorization": f"Device {tokens[i % len(tokens)]}"}, b"", 200
+
+    def download(i):  # a 1 KiB media file by a player's signed URL
+        return "GET", data["downloads"][i % len(data["downloads"])], {}, b"", 200
+
+    paths = (("trivial Django view", trivial), ("idle heartbeat", heartbeat), ("playlist 304", not_modified))
+    paths += (("playlist (full)", full_playlist), ("download", download))
+    for label, make in (*paths, ("trivial Django view ", trivial)):
+        before = meter.snapshot()
+        count, samples, errors = run(closed_loop(args.port, args.capacity_seconds, args.concurrency, make))
+        after = meter.snapshot()
+        cpu = after["gunicorn workers"] - before["gunicorn workers"]
+        capacity[label] = (count / args.capacity_seconds, *summary(samples), cpu / max(1, count) * 1000, errors)
+        cpu_lines[label] = CpuMeter.line(before, after, args.capacity_seconds)
+        print(f"  {label}: {capacity[label][0]:.0f} req/s", flush=True)
+    hashes = data["token_hashes"]
+    sql = sql_baseline(env["DATABASE_URL"], hashes, args.capacity_seconds, args.workers)
+    redis_rate = redis_baseline(env, hashes, args.capacity_seconds, args.workers)
+    print(f"  SQL baseline {sql:.0f}/s, Redis baseline {redis_rate:.0f}/s", flush=True)
+    ladder = []
+    for rate in [float(rate) for rate in args.rates.split(",") if rate.strip()]:
+        for label, make in (("idle heartbeat", heartbeat), ("trivial Django view", trivial)):
+            before = meter.snapshot()
+            step = run(open_loop(args.port, rate, args.capacity_seconds, make))
+            after = meter.snapshot()
+            step.update(label=label, cpu=CpuMeter.line(before, after, args.capacity_seconds))
+            ladder.append(step)
+            print(f"  {label} at {rate:.0f}/s: p99 {summary(step['samples'])[1]:.0f} ms", flush=True)
+    fleet = None
+    if not args.capacity_only:
+        fleet = run(simulate(args, data, lambda: change_content(data["broadcast"], data["spare_media"]), meter))
+    return capacity, cpu_lines, sql, redis_rate, ladder, fleet
 
 
 def _wait_for(port: int) -> None:
@@ -547,47 +774,74 @@ def _chunks(iterable, size):
         yield chunk
 
 
-def report(args, capacity, sql, redis_rate, fleet) -> None:
+def report(args, capacity, cpu_lines, sql, redis_rate, ladder, fleet, loads) -> None:
     trivial = (capacity["trivial Django view"][0] + capacity["trivial Django view "][0]) / 2
-    print(f"\nLoad test: {args.screens} screens, {args.campaigns} campaigns each, gunicorn {args.workers} sync "
-          f"workers, {os.cpu_count()} CPUs (load average now: {os.getloadavg()[0]:.1f})\n")  # fmt: skip
+    (first, *_), (last, *_) = loads
+    print(f"\nLoad test: {args.screens} screens, {args.campaigns} campaigns each, gunicorn {args.workers} "
+          f"{args.worker_class} workers, {os.cpu_count()} CPUs; load average {first:.2f} when measuring began, "
+          f"{last:.2f} when it ended\n")  # fmt: skip
     print("1. Capacity (closed loop, same run)")
     print(f"{'path':24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'errors':>7} {'of trivial':>11}")
     for label, (rate, p50, p99, cpu, errors) in capacity.items():
         print(f"{label:24} {rate:8.0f} {p50:8.1f} {p99:8.1f} {cpu:11.2f} {errors:7d} {rate / trivial:11.0%}")
+    for label, line in cpu_lines.items():
+        print(f"  {label}: {line}")
     heartbeat = capacity["idle heartbeat"][0]
     print(f"{'SQL of a DB heartbeat':24} {sql:8.0f}   (psycopg, {args.workers} processes): "
           f"the lean heartbeat runs at {heartbeat / sql:.0%} of it")  # fmt: skip
     print(f"{'heartbeat Lua script':24} {redis_rate:8.0f}   (redis-py, {args.workers} processes): "
           f"the lean heartbeat runs at {heartbeat / redis_rate:.0%} of it")  # fmt: skip
+    if ladder:
+        print("\n2. Open loop (a fixed rate whatever the answers; latency from the instant a request was due)")
+        print(f"{'path':22} {'sent/s':>7} {'answered/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'late':>6}")
+        for step in ladder:
+            p50, p99 = summary(step["samples"])
+            answered = step["answered"] / args.capacity_seconds
+            print(f"{step['label']:22} {step['rate']:7.0f} {answered:11.0f} {p50:8.1f} {p99:8.1f} "
+                  f"{step['errors']:7d} {step['late']:6d}")  # fmt: skip
+            print(f"  {step['cpu']}")
     if fleet is None:
         return
     records, changed = fleet["records"], fleet["changed_at"]
-    print(f"\n2. Fleet (open loop): {args.screens} players at {args.interval} s "
-          f"(= {args.screens * 60 // args.interval:,} screens at 60 s), {fleet['seconds']:.0f} s")  # fmt: skip
+    print(f"\n3. Fleet (open loop): {args.screens} players at {args.interval} s "
+          f"(= {args.screens * 60 // args.interval:,} screens at 60 s), stopped at its deadline after "
+          f"{fleet['seconds']:.1f} s with {fleet['in_flight'][0]} requests in flight "
+          f"(the oldest sent {fleet['in_flight'][1]:.1f} s before)")  # fmt: skip
     print(f"{'path':12} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for kind, rows in records.items():
         p50, p99 = summary([latency for _, latency in rows])
         print(f"{kind:12} {len(rows):9d} {len(rows) / fleet['seconds']:8.1f} {p50:8.1f} {p99:8.1f}")
     if fleet["errors"]:
         print(f"errors: {fleet['errors']}")
-    converged = fleet["converged"]
-    if changed is not None:
-        last = max(converged.values()) if converged else None
-        window_end = last if last is not None and len(converged) == args.screens else changed + args.interval * 1.5
-        before = [lat for at, lat in records["heartbeat"] if at < changed]
-        during = [lat for at, lat in records["heartbeat"] if changed <= at <= window_end]
-        rebuilt = fleet["rebuilt_at"]
-        if rebuilt is not None:
-            print(f"\nplaylist states of {args.screens} screens rebuilt {rebuilt - changed:.1f} s after the commit")
-        print(f"\n3. Content change on every screen at t+{args.duration / 3:.0f} s: "
-              f"{len(converged)}/{args.screens} players had the new playlist"
-              + (f" after {last - changed:.1f} s" if last is not None else ""))  # fmt: skip
-        print(f"heartbeat p50 / p99 before: {summary(before)[0]:.1f} / {summary(before)[1]:.1f} ms; "
-              f"until converged: {summary(during)[0]:.1f} / {summary(during)[1]:.1f} ms")  # fmt: skip
-        if rebuilt is not None:
-            print(f"a player learns of the change at its next heartbeat: the floor is the rebuild plus the longest "
-                  f"interval with its jitter, {rebuilt - changed:.1f} + {args.interval * 1.1:.0f} s")  # fmt: skip
+    snapshots = fleet["cpu"]
+    for (start, before), (end, after) in itertools.pairwise(snapshots):
+        what = "before the change" if changed is not None and end == changed else "until the deadline"
+        print(f"  {what}: {CpuMeter.line(before, after, end - start)}")
+    if changed is None:
+        return
+    converged, downloaded = fleet["converged"], fleet["downloaded"]
+    last = max(converged.values()) if converged else None
+    everyone = len(converged) == args.screens
+    window_end = last if everyone else changed + fleet["seconds"]
+    before = [lat for at, lat in records["heartbeat"] if at < changed]
+    during = [lat for at, lat in records["heartbeat"] if changed <= at <= window_end]
+    rebuilt = fleet["rebuilt_at"]
+    print(f"\n4. Content change on every screen at t+{changed - (snapshots[0][0]):.0f} s (a campaign's media replaced)")
+    if rebuilt is not None:
+        print(f"playlist states of {args.screens} screens rebuilt {rebuilt - changed:.1f} s after the commit")
+    if everyone:
+        print(f"every player had its new playlist {last - changed:.1f} s after the commit (the last fetch answered)")
+        if len(downloaded) == args.screens:
+            print(f"and had downloaded its new media {max(downloaded.values()) - changed:.1f} s after the commit")
+    else:
+        print(f"{len(converged)}/{args.screens} players had the new playlist at the deadline, "
+              f"{snapshots[-1][0] - changed:.0f} s after the commit")  # fmt: skip
+    print(f"heartbeat p50 / p99 before: {summary(before)[0]:.1f} / {summary(before)[1]:.1f} ms; "
+          f"from the change until {'the last player had it' if everyone else 'the deadline'}: "
+          f"{summary(during)[0]:.1f} / {summary(during)[1]:.1f} ms")  # fmt: skip
+    if rebuilt is not None:
+        print(f"a player learns of the change at its next heartbeat: the floor is the rebuild plus the longest "
+              f"interval with its jitter, {rebuilt - changed:.1f} + {args.interval * 1.1:.0f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
