@@ -26,6 +26,14 @@ def new_device_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def jittered_interval(base: int, uuid: str) -> int:
+    """A fleet's heartbeat interval with a fixed jitter of up to ±10% per device (by its uuid), so a fleet that
+    boots together does not poll in step."""
+    spread = max(1, base // 5)
+    offset = int(hashlib.sha256(uuid.encode()).hexdigest(), 16) % (spread + 1) - spread // 2
+    return max(5, base + offset)
+
+
 class Device(FleetOwned):
     """A player. It registers itself (and gets its secret token), shows a pairing code until a user pairs
     it with a screen, then heartbeats, fetches its screen's playlist and reports what it played."""

@@ -18,6 +18,7 @@ Without Redis (the embedded default) states live in the local cache and marked s
 
 import hashlib
 import json
+import math
 import time as clock
 import zoneinfo
 from datetime import datetime, time, timedelta
@@ -108,7 +109,35 @@ def build_states(screens, at: datetime) -> dict:
     candidates = candidates_for_screens(
         list(days), min(today for today, _ in days.values()), max(horizon for _, horizon in days.values())
     )
-    return {screen.pk: _state(screen, at, *days[screen.pk], candidates[str(screen.pk)]) for screen in screens}
+    states, shared = {}, {}
+    for screen in screens:
+        found = candidates[str(screen.pk)]
+        shape = _shape(screen, found)
+        state = shared.get(shape) if shape is not None else None
+        if state is None:
+            state = _state(screen, at, *days[screen.pk], found)
+            if shape is not None:
+                shared[shape] = state
+        states[screen.pk] = state
+    return states
+
+
+def _shape(screen, candidates) -> tuple | None:
+    """All that a screen's state depends on besides the instant, or None when it depends on the screen
+    itself (a sliding campaign's turn, loop indexes of its own). Screens of one shape (same candidates, the
+    same timezone, opening hours, schedule mode and place) have the same loop: it is built once per batch."""
+    key = str(screen.pk)
+    if any(candidate.sliding_order or key in candidate.loop_indexes for candidate in candidates):
+        return None
+    place = screen.place if screen.place_id else None
+    return (
+        screen.active,
+        screen.timezone,
+        json.dumps(screen.opening_hours or {}, sort_keys=True),
+        getattr(screen, "schedule_mode", None),
+        tuple(getattr(place, name, "") or "" for name in PLACE_KEYS),
+        tuple(id(candidate) for candidate in candidates),  # one object per broadcast in a query phase
+    )
 
 
 def build_state(screen, at: datetime) -> dict:
@@ -196,9 +225,13 @@ def publish(states: dict) -> None:
         )
         return
     pipeline = redis.pipeline(transaction=False)
+    texts: dict = {}  # screens of one shape share their state (build_states): serialized once
     for pk, state in states.items():
-        pipeline.set(kv.key(state_key(pk)), json.dumps(state, separators=(",", ":")), ex=STATE_SECONDS)
-        pipeline.set(kv.key(summary_key(pk)), summary_text(state), ex=STATE_SECONDS)
+        if id(state) not in texts:
+            texts[id(state)] = (json.dumps(state, separators=(",", ":")), summary_text(state))
+        whole, summary = texts[id(state)]
+        pipeline.set(kv.key(state_key(pk)), whole, ex=STATE_SECONDS)
+        pipeline.set(kv.key(summary_key(pk)), summary, ex=STATE_SECONDS)
     due = {str(pk): datetime.fromisoformat(state["valid_until"]).timestamp() for pk, state in states.items()}
     pipeline.zadd(kv.key(DUE), due)
     pipeline.execute()
@@ -252,7 +285,9 @@ def _rebuild(ids: list[str], at: datetime) -> int:
 
 def playlists_rebuild(*, max_seconds: float = 50.0) -> int:
     """Rebuild the marked screens and those whose state expired, batch by batch, until none is left (or
-    the time is up: the next run goes on). One run at a time. Returns how many states were built."""
+    the time is up: the next run goes on). Marked screens go soonest heartbeat first (`rebuild_order`). One
+    run at a time; a screen stays marked until its batch starts, so a run that dies leaves it for the next.
+    Returns how many states were built."""
     redis = kv.client()
     if redis is None:
         return 0
@@ -266,10 +301,52 @@ def playlists_rebuild(*, max_seconds: float = 50.0) -> int:
             due = redis.zrangebyscore(kv.key(DUE), "-inf", now.timestamp(), start=0, num=BATCH)
             if due:
                 redis.zrem(kv.key(DUE), *due)
-            ids = {pk.decode() for pk in due} | {pk.decode() for pk in redis.spop(kv.key(DIRTY), BATCH) or []}
-            if not ids:
+                built += _rebuild(sorted(pk.decode() for pk in due), now)
+            marked = [pk.decode() for pk in redis.smembers(kv.key(DIRTY))]
+            if not due and not marked:
                 break
-            built += _rebuild(sorted(ids), now)
+            for batch in rebuild_order(marked):
+                if clock.monotonic() >= deadline:
+                    break
+                redis.srem(kv.key(DIRTY), *batch)  # a mark made from now on is rebuilt again
+                built += _rebuild(batch, timezone.now())
     finally:
         redis.delete(kv.key(RUNNING))
     return built
+
+
+FIRST_BATCH = 100  # published within moments of a change: the players due to heartbeat next
+
+
+def rebuild_order(screen_ids: list[str]) -> list[list[str]]:
+    """Marked screens in batches, the screens whose players are due to heartbeat soonest first (last seen,
+    from the lean path's buffer or the database, plus the player's own interval), then screens without a
+    player. A player learns of its new playlist at its next heartbeat: a screen rebuilt before that
+    heartbeat costs its player nothing, one rebuilt just after costs it a whole interval. So the last
+    player has its new playlist about one interval after the change, not the rebuild's duration plus one
+    interval. One query for the players, one Redis round trip for their buffered heartbeats."""
+    from apps.accounts.models import DEFAULT_HEARTBEAT_INTERVAL
+
+    from .records import SEEN
+    from .models import Device, jittered_interval
+
+    if not screen_ids:
+        return []
+    players = list(
+        Device.objects.unscoped("the players of screens marked for a rebuild, by their ids")
+        .filter(screen_id__in=screen_ids)
+        .values_list("pk", "screen_id", "uuid", "last_seen_at", "fleet__heartbeat_interval")
+    )
+    redis = kv.client()
+    buffered = [None] * len(players)
+    if redis is not None and players:
+        buffered = redis.hmget(kv.key(SEEN), [pk for pk, *_ in players])
+    due: dict[str, float] = {}
+    for (_, screen_id, uuid, last_seen, interval), recent in zip(players, buffered, strict=True):
+        seen = max(float(recent) if recent else 0.0, last_seen.timestamp() if last_seen else 0.0)
+        at = seen + jittered_interval(interval or DEFAULT_HEARTBEAT_INTERVAL, uuid)
+        key = str(screen_id)
+        due[key] = min(at, due.get(key, math.inf))
+    ordered = sorted(screen_ids, key=lambda pk: due.get(pk, math.inf))
+    head = ordered[:FIRST_BATCH]
+    return [head] * bool(head) + [ordered[start : start + BATCH] for start in range(FIRST_BATCH, len(ordered), BATCH)]

@@ -1,5 +1,4 @@
 import contextlib
-import hashlib
 import json
 import re
 import secrets
@@ -12,7 +11,7 @@ from django.db.models import Q
 from django.urls import get_urlconf, reverse
 from django.utils import timezone
 
-from apps.accounts.models import Fleet
+from apps.accounts.models import DEFAULT_HEARTBEAT_INTERVAL, Fleet
 from apps.ads.models import Ad, AdStatus, BroadcastScreen
 from apps.ads.services import fleet_today
 from apps.screens.models import Screen
@@ -30,6 +29,7 @@ from .models import (
     Device,
     DeviceCommand,
     DeviceConnectivity,
+    jittered_interval,
     new_device_token,
     token_hash,
 )
@@ -156,10 +156,8 @@ def device_update(
 def heartbeat_interval(device: Device) -> int:
     """The fleet's interval with a fixed jitter of up to ±10% per device, so a fleet that boots together
     does not poll in step."""
-    base = device.fleet.heartbeat_interval if device.fleet_id else 60
-    spread = max(1, base // 5)
-    offset = int(hashlib.sha256(device.uuid.encode()).hexdigest(), 16) % (spread + 1) - spread // 2
-    return max(5, base + offset)
+    base = device.fleet.heartbeat_interval if device.fleet_id else DEFAULT_HEARTBEAT_INTERVAL
+    return jittered_interval(base, device.uuid)
 
 
 def device_heartbeat(*, device: Device, telemetry: dict, results: list[dict]) -> dict:
@@ -496,11 +494,11 @@ def devices_mark_offline() -> tuple[int, int]:
     now = timezone.now()
     factor = settings.SIGNAGE_DEVICE_OFFLINE_FACTOR
     flipped = 0
-    intervals = set(Fleet.objects.values_list("heartbeat_interval", flat=True)) | {60}
+    intervals = set(Fleet.objects.values_list("heartbeat_interval", flat=True)) | {DEFAULT_HEARTBEAT_INTERVAL}
     with transaction.atomic():
         for interval in intervals:
             late = now - timedelta(seconds=interval * factor)
-            no_fleet = Q(fleet__isnull=True) if interval == 60 else Q(pk__in=[])
+            no_fleet = Q(fleet__isnull=True) if interval == DEFAULT_HEARTBEAT_INTERVAL else Q(pk__in=[])
             silent = Device.objects.filter(Q(fleet__heartbeat_interval=interval) | no_fleet, online=True)
             late_ones = silent.filter(last_seen_at__lt=late).order_by("pk").select_for_update(of=("self",))
             rows = list(late_ones.values_list("pk", "token_hash", "last_seen_at"))

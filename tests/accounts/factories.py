@@ -14,6 +14,7 @@ class FleetFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Fleet {n}")
     timezone = "Europe/Paris"
+    heartbeat_interval = 60  # the device protocol's tests time players at a 60 s interval
 
 
 class UserFactory(factory.django.DjangoModelFactory):

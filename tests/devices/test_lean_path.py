@@ -2,6 +2,7 @@
 SQL; last-seen and telemetry buffered and flushed in bulk; playlist states rebuilt off the request path."""
 
 import os
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -223,6 +224,58 @@ def test_a_rebuild_costs_one_query_phase_per_batch(fleet, make_screen, make_medi
         assert kv.client().exists(*[kv.key(f"playlist-summary:{s.pk}") for s in screens]) == size
     assert counts[0] == counts[1]
     screens_mark([])  # nothing to mark: nothing happens
+
+
+def test_a_rebuild_goes_soonest_heartbeat_first(fleet, make_screen):
+    """A player learns of its new playlist at its next heartbeat: the screens whose players are due first
+    are rebuilt first (last seen in the database, or more recently in the lean path's buffer), screens
+    without a player last, and the first batch is small so it is published within moments."""
+    from apps.devices.lean import SEEN
+    from apps.devices.playlist import BATCH, FIRST_BATCH, rebuild_order
+    from signage import kv
+
+    from .factories import DeviceFactory
+
+    now = timezone.now()
+    late, soon, buffered, alone = (make_screen(fleet, name) for name in ("late", "soon", "buffered", "alone"))
+    DeviceFactory(screen=late, last_seen_at=now - timedelta(seconds=5))
+    DeviceFactory(screen=soon, last_seen_at=now - timedelta(seconds=50))
+    device = DeviceFactory(screen=buffered, last_seen_at=now - timedelta(seconds=55))
+    kv.client().hset(kv.key(SEEN), str(device.pk), f"{now.timestamp() - 1:.3f}")  # beat a second ago: due last
+    try:
+        ids = [str(screen.pk) for screen in (alone, buffered, late, soon)]
+        assert rebuild_order(ids) == [[str(soon.pk), str(late.pk), str(buffered.pk), str(alone.pk)]]
+        many = [str(uuid.uuid4()) for _ in range(FIRST_BATCH + BATCH + 1)]
+        assert [len(batch) for batch in rebuild_order(many)] == [FIRST_BATCH, BATCH, 1]
+        assert rebuild_order([]) == []
+    finally:
+        kv.client().hdel(kv.key(SEEN), str(device.pk))
+
+
+def test_screens_of_one_shape_share_their_state_and_others_keep_their_own(fleet, make_screen, make_media):
+    """Built together or one by one, every screen gets the same state: screens that differ in timezone,
+    opening hours or their own loop indexes are not merged with the others."""
+    from apps.ads.models import Ad, Broadcast, BroadcastScreen
+    from apps.devices.playlist import build_state, build_states
+
+    first, second = make_media(fleet, name="first"), make_media(fleet, name="second")
+    screens = [make_screen(fleet, f"same-{i}", timezone="Europe/Paris") for i in range(3)]
+    screens.append(make_screen(fleet, "elsewhere", timezone="America/Los_Angeles"))
+    screens.append(make_screen(fleet, "closed", timezone="Europe/Paris", opening_hours={"1": [["00:00", "00:01"]]}))
+    indexed = make_screen(fleet, "indexed", timezone="Europe/Paris")
+    screens.append(indexed)
+    ad = Ad.objects.create(fleet=fleet, name="c", campaign_startdate="2020-01-01")
+    broadcasts = [Broadcast.objects.create(ad=ad, media=media, order=n) for n, media in enumerate((first, second))]
+    broadcasts[1].screens_loop_indexes = {str(indexed.pk): [0]}  # first on this screen only
+    broadcasts[1].save()
+    BroadcastScreen.objects.bulk_create(BroadcastScreen(broadcast=b, screen=s) for b in broadcasts for s in screens)
+    at = timezone.now()
+    together = build_states(screens, at)
+    assert together == {screen.pk: build_state(screen, at) for screen in screens}
+    assert together[screens[0].pk] is together[screens[1].pk] is together[screens[2].pk]
+    assert len({id(state) for state in together.values()}) == 4
+    assert [item["media_id"] for item in together[indexed.pk]["items"]] == [second.pk, first.pk]
+    assert [item["media_id"] for item in together[screens[0].pk]["items"]] == [first.pk, second.pk]
 
 
 def test_an_expired_state_is_rebuilt_by_the_sweep(warm):
