@@ -152,7 +152,7 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
 
     from apps.accounts.models import Fleet
     from apps.ads.models import Ad, Broadcast, BroadcastScreen
-    from apps.devices import lean, playlist
+    from apps.devices import playlist
     from apps.devices.models import Device, new_device_token, token_hash
     from apps.devices.services import download_url
     from apps.media.models import Media
@@ -199,8 +199,7 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
     build_seconds = time.monotonic() - started
     first_state = playlist.stored_state(screen_rows[0].pk)
     etag = first_state["etag"]
-    Device.objects.filter(fleet=fleet).update(playlist_etag=etag, last_seen_at=timezone.now())
-    lean.remember_many(Device.objects.filter(fleet=fleet).select_related("fleet"))
+    Device.objects.filter(fleet=fleet).update(playlist_etag=etag)
     expires = int(time.time()) + 24 * 3600
     some = Device.objects.filter(fleet=fleet).order_by("pk")[:1000]
     downloads = [download_url(device, first_state["contents"][0], expires) for device in some]
@@ -216,6 +215,25 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
         "token_hashes": [token_hash(token) for token in tokens],
         "downloads": downloads,
     }
+
+
+def warm(fleet_id: int) -> None:
+    """Every player seen now and remembered by the lean path, as after a heartbeat and a playlist fetch
+    (just before measuring: players silent for 1.5 intervals would be offline, and take the full path)."""
+
+    from apps.devices import lean
+    from apps.devices.models import Device
+
+    keep_alive(fleet_id)
+    lean.remember_many(Device.objects.filter(fleet_id=fleet_id).select_related("fleet"))
+
+
+def keep_alive(fleet_id: int) -> None:
+    from django.utils import timezone
+
+    from apps.devices.models import Device
+
+    Device.objects.filter(fleet_id=fleet_id).update(last_seen_at=timezone.now())
 
 
 def wait_rebuilt(limit: float) -> float | None:
@@ -411,7 +429,8 @@ class CpuMeter:
         return None
 
     def snapshot(self) -> dict:
-        seconds: dict[str, float] = {}
+        """(role, pid) -> CPU seconds so far, and "machine" -> the whole machine's busy seconds."""
+        seconds: dict = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -423,20 +442,28 @@ class CpuMeter:
             fields = text[text.rindex(")") + 2 :].split()
             role = self._role(int(entry.name), comm, int(fields[1]), int(fields[2]))
             if role is not None:
-                seconds[role] = seconds.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / self.ticks
+                seconds[(role, entry.name)] = (int(fields[11]) + int(fields[12])) / self.ticks
         busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in busy[:8])
         seconds["machine"] = (user + nice + system + irq + softirq + steal) / self.ticks
         return seconds
 
     @staticmethod
+    def seconds(before: dict, after: dict, role: str) -> float:
+        return sum(cpu - before.get(key, 0.0) for key, cpu in after.items() if key != "machine" and key[0] == role)
+
+    @staticmethod
     def line(before: dict, after: dict, seconds: float) -> str:
-        """Each part's share of one core over the window (%), everything else, and the machine's total."""
-        parts = [name for name in ROLES if name in after]
-        share = {name: (after[name] - before.get(name, 0.0)) / seconds * 100 for name in parts}
+        """Each part's share of one core over the window (%), everything else, and the machine's total. A
+        process that ended within the window is not counted (short-lived ones are rare here: gunicorn and
+        Celery keep their processes, Django its database connections for a minute)."""
+        share = dict.fromkeys(ROLES, 0.0)
+        for key, cpu in after.items():
+            if key != "machine":
+                share[key[0]] += (cpu - before.get(key, 0.0)) / seconds * 100
         machine = (after["machine"] - before["machine"]) / seconds * 100
         rest = machine - sum(share.values())
-        shown = ", ".join(f"{name} {share[name]:.0f}" for name in parts)
+        shown = ", ".join(f"{name} {value:.0f}" for name, value in share.items())
         total = os.cpu_count() * 100
         return f"CPU, % of one core: {shown}, everything else {rest:.0f}; machine {machine:.0f} of {total}"
 
@@ -641,10 +668,11 @@ def main():
               f"(playlist states built in {data['build_seconds']:.1f} s)", flush=True)  # fmt: skip
         from django.db import connections
 
+        window = MeasuringWindow(args.lock, args.quiet)
+        warm(data["fleet"])
         connections.close_all()
         processes = start_stack(env, args, folder)
         _wait_for(args.port)
-        window = MeasuringWindow(args.lock, args.quiet)
         results = measure(args, env, data, processes)
         window.close()
         report(args, *results, window.loads)
@@ -718,7 +746,7 @@ def measure(args, env: dict, data: dict, processes) -> tuple:
         before = meter.snapshot()
         count, samples, errors = run(closed_loop(args.port, args.capacity_seconds, args.concurrency, make))
         after = meter.snapshot()
-        cpu = after["gunicorn workers"] - before["gunicorn workers"]
+        cpu = CpuMeter.seconds(before, after, "gunicorn workers")
         capacity[label] = (count / args.capacity_seconds, *summary(samples), cpu / max(1, count) * 1000, errors)
         cpu_lines[label] = CpuMeter.line(before, after, args.capacity_seconds)
         print(f"  {label}: {capacity[label][0]:.0f} req/s", flush=True)
@@ -735,8 +763,11 @@ def measure(args, env: dict, data: dict, processes) -> tuple:
             step.update(label=label, cpu=CpuMeter.line(before, after, args.capacity_seconds))
             ladder.append(step)
             print(f"  {label} at {rate:.0f}/s: p99 {summary(step['samples'])[1]:.0f} ms", flush=True)
+        if any(step["late"] > step["rate"] * args.capacity_seconds / 10 for step in ladder[-2:]):
+            break  # a tenth unanswered: past the ceiling, higher rates only queue
     fleet = None
     if not args.capacity_only:
+        keep_alive(data["fleet"])
         fleet = run(simulate(args, data, lambda: change_content(data["broadcast"], data["spare_media"]), meter))
     return capacity, cpu_lines, sql, redis_rate, ladder, fleet
 

@@ -156,7 +156,8 @@ def device_update(
 def heartbeat_interval(device: Device) -> int:
     """The fleet's interval with a fixed jitter of up to ±10% per device, so a fleet that boots together
     does not poll in step."""
-    base = device.fleet.heartbeat_interval if device.fleet_id else DEFAULT_HEARTBEAT_INTERVAL
+    fleet = device.fleet  # None without a query for a player of no fleet
+    base = fleet.heartbeat_interval if fleet is not None else DEFAULT_HEARTBEAT_INTERVAL
     return jittered_interval(base, device.uuid)
 
 
