@@ -290,10 +290,16 @@ class _Exchange(asyncio.Protocol):
 class Client:
     """A minimal HTTP/1.1 client: one connection per request (a player heartbeating once a minute opens a
     new one each time, and gunicorn's sync workers close them), on asyncio's transport layer (no streams:
-    the load generator shares the two cores with what it measures, so its own cost per request counts)."""
+    the load generator shares the two cores with what it measures, so its own cost per request counts).
+
+    Connections come from a thousand loopback addresses, as a fleet's players come from their own: from
+    one address, the server's TIME_WAIT connections (60 s each, the server closes first) use up the 28,232
+    ephemeral ports at about 470 new connections a second, and new connections then wait for SYN
+    retransmissions (1, 3, 7 ... s) whatever the server's load."""
 
     def __init__(self, port: int):
         self.port = port
+        self.sources = itertools.cycle([f"127.0.{high}.{low}" for high in range(0, 4) for low in range(2, 255)])
 
     async def request(self, method: str, path: str, headers: dict | None = None, body: bytes = b""):
         """(status, head, payload); status 0 when the connection failed."""
@@ -303,7 +309,9 @@ class Client:
         done = loop.create_future()
         request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
         try:
-            transport, _ = await loop.create_connection(lambda: _Exchange(request, done), "127.0.0.1", self.port)
+            transport, _ = await loop.create_connection(
+                lambda: _Exchange(request, done), "127.0.0.1", self.port, local_addr=(next(self.sources), 0)
+            )
             try:
                 data = await done
             finally:
@@ -468,6 +476,15 @@ class CpuMeter:
         return f"CPU, % of one core: {shown}, everything else {rest:.0f}; machine {machine:.0f} of {total}"
 
 
+def tcp_counters() -> dict:
+    """The machine's TCP counters that say whether connections waited before any worker saw them: accept
+    queue overflows (a listener's queue full: the SYN is dropped and the client sends it again after 1, 3,
+    7 ... s) and SYN retransmissions (/proc/net/netstat)."""
+    lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines() if line.startswith("TcpExt:")]
+    values = dict(zip(lines[0][1:], (int(value) for value in lines[1][1:]), strict=True))
+    return {"listen overflows": values.get("ListenOverflows", 0), "SYN retransmissions": values.get("TCPSynRetrans", 0)}
+
+
 ROLES = ("gunicorn workers", "gunicorn master", "load generator", "postgres (this run)", "postgres (other)", "redis",
          "celery")  # fmt: skip
 
@@ -545,6 +562,7 @@ async def simulate(args, data: dict, on_change, meter: CpuMeter) -> dict:
     downloaded: dict[int, float] = {}  # player -> when it had downloaded what the new playlist needs
     outstanding: dict[int, float] = {}  # request -> when it was sent
     state = {"changed_at": None, "old_etag": data["etag"], "cpu": [(started, meter.snapshot())]}
+    counters = tcp_counters()
     numbers = iter(range(10**12))
 
     async def call(kind, method, path, headers, body=b""):
@@ -635,6 +653,7 @@ async def simulate(args, data: dict, on_change, meter: CpuMeter) -> dict:
         "downloaded": downloaded,
         "in_flight": (len(in_flight), stopped - in_flight[0] if in_flight else 0.0),
         "cpu": state["cpu"],
+        "tcp": {name: value - counters[name] for name, value in tcp_counters().items()},
     }
 
 
@@ -743,12 +762,12 @@ def measure(args, env: dict, data: dict, processes) -> tuple:
     paths = (("trivial Django view", trivial), ("idle heartbeat", heartbeat), ("playlist 304", not_modified))
     paths += (("playlist (full)", full_playlist), ("download", download))
     for label, make in (*paths, ("trivial Django view ", trivial)):
-        before = meter.snapshot()
+        before, began = meter.snapshot(), time.monotonic()
         count, samples, errors = run(closed_loop(args.port, args.capacity_seconds, args.concurrency, make))
-        after = meter.snapshot()
+        after, elapsed = meter.snapshot(), time.monotonic() - began
         cpu = CpuMeter.seconds(before, after, "gunicorn workers")
         capacity[label] = (count / args.capacity_seconds, *summary(samples), cpu / max(1, count) * 1000, errors)
-        cpu_lines[label] = CpuMeter.line(before, after, args.capacity_seconds)
+        cpu_lines[label] = CpuMeter.line(before, after, elapsed)
         print(f"  {label}: {capacity[label][0]:.0f} req/s", flush=True)
     hashes = data["token_hashes"]
     sql = sql_baseline(env["DATABASE_URL"], hashes, args.capacity_seconds, args.workers)
@@ -757,10 +776,12 @@ def measure(args, env: dict, data: dict, processes) -> tuple:
     ladder = []
     for rate in [float(rate) for rate in args.rates.split(",") if rate.strip()]:
         for label, make in (("idle heartbeat", heartbeat), ("trivial Django view", trivial)):
-            before = meter.snapshot()
+            before, began, counters = meter.snapshot(), time.monotonic(), tcp_counters()
             step = run(open_loop(args.port, rate, args.capacity_seconds, make))
             after = meter.snapshot()
-            step.update(label=label, cpu=CpuMeter.line(before, after, args.capacity_seconds))
+            cpu = CpuMeter.line(before, after, time.monotonic() - began)
+            tcp = {name: value - counters[name] for name, value in tcp_counters().items()}
+            step.update(label=label, cpu=cpu, tcp=tcp)
             ladder.append(step)
             print(f"  {label} at {rate:.0f}/s: p99 {summary(step['samples'])[1]:.0f} ms", flush=True)
         if any(step["late"] > step["rate"] * args.capacity_seconds / 10 for step in ladder[-2:]):
@@ -830,7 +851,7 @@ def report(args, capacity, cpu_lines, sql, redis_rate, ladder, fleet, loads) -> 
             answered = step["answered"] / args.capacity_seconds
             print(f"{step['label']:22} {step['rate']:7.0f} {answered:11.0f} {p50:8.1f} {p99:8.1f} "
                   f"{step['errors']:7d} {step['late']:6d}")  # fmt: skip
-            print(f"  {step['cpu']}")
+            print(f"  {step['cpu']}; TCP: " + ", ".join(f"{name} {value}" for name, value in step["tcp"].items()))
     if fleet is None:
         return
     records, changed = fleet["records"], fleet["changed_at"]
@@ -848,6 +869,7 @@ def report(args, capacity, cpu_lines, sql, redis_rate, ladder, fleet, loads) -> 
     for (start, before), (end, after) in itertools.pairwise(snapshots):
         what = "before the change" if changed is not None and end == changed else "until the deadline"
         print(f"  {what}: {CpuMeter.line(before, after, end - start)}")
+    print("  TCP: " + ", ".join(f"{name} {value}" for name, value in fleet["tcp"].items()))
     if changed is None:
         return
     converged, downloaded = fleet["converged"], fleet["downloaded"]
