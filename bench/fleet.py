@@ -118,12 +118,18 @@ def start_stack(env: dict, args, folder: Path) -> list[subprocess.Popen]:
          "--timeout", "60", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    worker = subprocess.Popen(
+    return [gunicorn]
+
+
+def start_celery(env: dict, folder: Path) -> subprocess.Popen:
+    """The Celery worker with its beat, for the fleet phase only: phases 1 and 2 measure the request paths
+    alone, and the beat would mark offline the players they leave silent for 1.5 intervals."""
+    bin_dir = Path(sys.executable).parent
+    return subprocess.Popen(
         [str(bin_dir / "celery"), "-A", "signage", "worker", "-B", "-Q", "fleet-bench", "--concurrency", "1",
          "--loglevel", "warning", "-s", str(folder / "beat-schedule"), "--pidfile", str(folder / "worker.pid")],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    return [gunicorn, worker]
 
 
 def stop_stack(processes) -> None:
@@ -692,7 +698,7 @@ def main():
         connections.close_all()
         processes = start_stack(env, args, folder)
         _wait_for(args.port)
-        results = measure(args, env, data, processes)
+        results = measure(args, env, data, processes, folder)
         window.close()
         report(args, *results, window.loads)
     finally:
@@ -737,9 +743,9 @@ class MeasuringWindow:
             self.lock = None
 
 
-def measure(args, env: dict, data: dict, processes) -> tuple:
+def measure(args, env: dict, data: dict, processes: list, folder: Path) -> tuple:
     tokens, etag = data["tokens"], data["etag"]
-    meter = CpuMeter(processes[0].pid, processes[1].pid, env["DATABASE_URL"].rpartition("/")[2])
+    meter = CpuMeter(processes[0].pid, -1, env["DATABASE_URL"].rpartition("/")[2])
     capacity, cpu_lines = {}, {}
 
     def heartbeat(i):
@@ -788,7 +794,16 @@ def measure(args, env: dict, data: dict, processes) -> tuple:
             break  # a tenth unanswered: past the ceiling, higher rates only queue
     fleet = None
     if not args.capacity_only:
-        keep_alive(data["fleet"])
+        from django.db import connections
+
+        from apps.devices.services import devices_flush_heartbeats
+
+        devices_flush_heartbeats()  # what phases 1 and 2 buffered
+        warm(data["fleet"])
+        connections.close_all()
+        processes.append(start_celery(env, folder))
+        meter.celery = processes[-1].pid
+        time.sleep(5)  # the worker and its beat up
         fleet = run(simulate(args, data, lambda: change_content(data["broadcast"], data["spare_media"]), meter))
     return capacity, cpu_lines, sql, redis_rate, ladder, fleet
 
