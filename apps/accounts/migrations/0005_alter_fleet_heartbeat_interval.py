@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_fleet_telemetry_history_interval'),
+        ('accounts', '0004_fleet_screenshots_provisioning'),
     ]
 
     operations = [
