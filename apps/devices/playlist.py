@@ -316,6 +316,7 @@ def playlists_rebuild(*, max_seconds: float = 50.0) -> int:
 
 
 FIRST_BATCH = 100  # published within moments of a change: the players due to heartbeat next
+ORDER_CHUNK = 10000  # screen ids per query (PostgreSQL takes at most 65,535 parameters)
 
 
 def rebuild_order(screen_ids: list[str]) -> list[list[str]]:
@@ -324,7 +325,8 @@ def rebuild_order(screen_ids: list[str]) -> list[list[str]]:
     player. A player learns of its new playlist at its next heartbeat: a screen rebuilt before that
     heartbeat costs its player nothing, one rebuilt just after costs it a whole interval. So the last
     player has its new playlist about one interval after the change, not the rebuild's duration plus one
-    interval. One query for the players, one Redis round trip for their buffered heartbeats."""
+    interval. One query per 10,000 screens for the players, one Redis round trip for their buffered
+    heartbeats."""
     from apps.accounts.models import DEFAULT_HEARTBEAT_INTERVAL
 
     from .records import SEEN
@@ -332,11 +334,13 @@ def rebuild_order(screen_ids: list[str]) -> list[list[str]]:
 
     if not screen_ids:
         return []
-    players = list(
-        Device.objects.unscoped("the players of screens marked for a rebuild, by their ids")
-        .filter(screen_id__in=screen_ids)
-        .values_list("pk", "screen_id", "uuid", "last_seen_at", "fleet__heartbeat_interval")
-    )
+    players = []
+    for start in range(0, len(screen_ids), ORDER_CHUNK):
+        players += (
+            Device.objects.unscoped("the players of screens marked for a rebuild, by their ids")
+            .filter(screen_id__in=screen_ids[start : start + ORDER_CHUNK])
+            .values_list("pk", "screen_id", "uuid", "last_seen_at", "fleet__heartbeat_interval")
+        )
     redis = kv.client()
     buffered = [None] * len(players)
     if redis is not None and players:

@@ -226,10 +226,11 @@ def test_a_rebuild_costs_one_query_phase_per_batch(fleet, make_screen, make_medi
     screens_mark([])  # nothing to mark: nothing happens
 
 
-def test_a_rebuild_goes_soonest_heartbeat_first(fleet, make_screen):
+def test_a_rebuild_goes_soonest_heartbeat_first(fleet, make_screen, monkeypatch):
     """A player learns of its new playlist at its next heartbeat: the screens whose players are due first
     are rebuilt first (last seen in the database, or more recently in the lean path's buffer), screens
     without a player last, and the first batch is small so it is published within moments."""
+    from apps.devices import playlist
     from apps.devices.lean import SEEN
     from apps.devices.playlist import BATCH, FIRST_BATCH, rebuild_order
     from signage import kv
@@ -244,6 +245,8 @@ def test_a_rebuild_goes_soonest_heartbeat_first(fleet, make_screen):
     kv.client().hset(kv.key(SEEN), str(device.pk), f"{now.timestamp() - 1:.3f}")  # beat a second ago: due last
     try:
         ids = [str(screen.pk) for screen in (alone, buffered, late, soon)]
+        assert rebuild_order(ids) == [[str(soon.pk), str(late.pk), str(buffered.pk), str(alone.pk)]]
+        monkeypatch.setattr(playlist, "ORDER_CHUNK", 2)  # the players read in several queries: the same order
         assert rebuild_order(ids) == [[str(soon.pk), str(late.pk), str(buffered.pk), str(alone.pk)]]
         many = [str(uuid.uuid4()) for _ in range(FIRST_BATCH + BATCH + 1)]
         assert [len(batch) for batch in rebuild_order(many)] == [FIRST_BATCH, BATCH, 1]
