@@ -1,24 +1,28 @@
 """Load test: a fleet of paired players against the production stack on this machine.
 
-Starts gunicorn (sync workers), a Celery worker with its beat, on PostgreSQL and Redis, in a database and
-a Redis key prefix of its own; fills N screens, each with a paired player and C campaigns; then, all in
-one run:
+Starts gunicorn (sync workers) on PostgreSQL and Redis, in a database and a Redis key prefix of its own;
+fills N screens, each with a paired player and C campaigns; then, all in one run:
 
-1. Capacity, closed loop for a few seconds each: the idle heartbeat, the unchanged playlist (304) and a
-   trivial Django view under the same gunicorn; the database doing a heartbeat's SQL (the device by its
-   token, then its UPDATE) from psycopg in as many processes as gunicorn has workers; Redis running the
-   heartbeat's script from as many processes. Requests per second, p50 / p99, and the CPU the gunicorn
-   workers spent per request (from /proc).
-2. The fleet, open loop: every player heartbeats at the `next_heartbeat_in` the server gives it (first one
-   at a random instant of its interval), fetches its playlist when told `has_update`, downloads what it
-   lacks, posts proof of play every few heartbeats. In the middle, a content change touching every screen
-   (a campaign's media replaced): the report says how long until every player had its new playlist, and the
-   heartbeats' p99 meanwhile.
+1. Capacity, closed loop for a few seconds each: a trivial Django view (before and after), the idle
+   heartbeat, the unchanged playlist (304), the full playlist and a download under the same gunicorn; the
+   database doing a heartbeat's SQL (the device by its token, then its UPDATE) from psycopg in as many
+   processes as gunicorn has workers; Redis running the heartbeat's script from as many processes.
+   Requests per second, p50 / p99, the CPU the gunicorn workers spent per request, and each part's share
+   of the CPU (from /proc).
+2. With --rates, open loop at fixed rates: the idle heartbeat and the trivial view at each rate, latency
+   from the instant a request was due, the machine's TCP accept-queue overflows and SYN retransmissions.
+3. The fleet, open loop, with a Celery worker and its beat: every player heartbeats at the
+   `next_heartbeat_in` the server gives it (first one at a random instant of its interval), fetches its
+   playlist when told `has_update`, downloads what it lacks, posts proof of play every few heartbeats. At
+   --change-at (a third of the way by default), a content change touching every screen (a campaign's media
+   replaced): the report says how long from the commit until the last player had its new playlist, and
+   the heartbeats' p99 meanwhile. The fleet stops at its deadline.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/signage REDIS_URL=redis://127.0.0.1:6379/2 \\
-        .venv/bin/python bench/fleet.py [--screens 10000] [--interval 60] [--duration 120] [--port 8501]
+        .venv/bin/python bench/fleet.py [--screens 10000] [--interval 40] [--duration 120] [--port 8501]
 
-The port also comes from LOADTEST_PORT (`make loadtest LOADTEST_PORT=8250`).
+The port also comes from LOADTEST_PORT (`make loadtest LOADTEST_PORT=8250`). --lock and --quiet hold a lock
+and a marker file while measuring only (see --help).
 
 The fleet's request rate is screens / interval: 60,000 screens at 60 s is the rate of 10,000 at 10 s.
 Everything is bounded in time; the stack is stopped and the database dropped at the end (even on Ctrl-C).
