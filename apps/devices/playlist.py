@@ -329,8 +329,8 @@ def rebuild_order(screen_ids: list[str]) -> list[list[str]]:
     heartbeats."""
     from apps.accounts.models import DEFAULT_HEARTBEAT_INTERVAL
 
-    from .records import SEEN
     from .models import Device, jittered_interval
+    from .records import SEEN
 
     if not screen_ids:
         return []
