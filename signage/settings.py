@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "signage.middleware.ApiTrailingSlashMiddleware",
     "signage.middleware.ApiQueryTextMiddleware",
+    "signage.middleware.ConsoleUploadLimitMiddleware",  # before the CSRF middleware reads the form
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -279,6 +279,7 @@ class ScreenshotUploadView(DeviceView):
 
     permission_classes = [IsPairedDevice]
     parser_classes = [MultiPartParser]
+    upload_limit_setting = "SIGNAGE_SCREENSHOT_MAX_BYTES"  # bounds its multipart bodies (parsers.py)
 
     @extend_schema(request={"multipart/form-data": ScreenshotUploadSerializer}, responses={201: SCREENSHOT_UPLOADED})
     def post(self, request):

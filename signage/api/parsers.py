@@ -1,6 +1,10 @@
 """Request body parsers: every API body goes through here, so the classes of bad input are refused once.
 
 - A body larger than `DATA_UPLOAD_MAX_MEMORY_SIZE` (files of multipart uploads aside) is a 413.
+- A multipart body is bounded by its endpoint's upload limit (`upload_limit`) plus `MULTIPART_ENVELOPE`: a
+  Content-Length past it is a 413 before a byte is read, and `BoundedUploadHandler` cuts a longer stream at
+  the same point (413, the partial file deleted). A file over the limit inside the envelope reaches the
+  endpoint's own check and its 400.
 - JSON nested deeper than `MAX_DEPTH` is a 400 (Python's decoder would raise RecursionError, a 500).
 - A number too large for a float (`1e309`, read as infinity) is a 400.
 - Text holding a NUL character (PostgreSQL refuses it) or a lone UTF-16 surrogate (no UTF-8 encoding exists
@@ -14,7 +18,10 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import FileUploadHandler
 from django.http import QueryDict
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
 
@@ -29,8 +36,9 @@ class RequestTooLarge(APIException):
     default_detail = "The request body is too large."
     default_code = "request_too_large"
 
-    def __init__(self):
-        super().__init__(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    def __init__(self, limit: int | None = None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit
+        super().__init__(f"The request body is larger than {limit} bytes.")
 
 
 def check_text(value: str) -> None:
@@ -105,14 +113,89 @@ class FormParser(parsers.FormParser):
         return data
 
 
+# Room in a multipart body for its boundaries, part headers and the form's other fields, past the files.
+MULTIPART_ENVELOPE = 64 * 1024
+# The upload limit of an endpoint that declares none: as much as a JSON body may hold (Django's default).
+DEFAULT_UPLOAD_LIMIT = 2_621_440
+
+
+def upload_limit(view) -> int:
+    """The file bytes an endpoint takes in one multipart body: the setting its view names in
+    `upload_limit_setting` (read per request, so a changed setting applies), else `DATA_UPLOAD_MAX_MEMORY_SIZE`."""
+    name = getattr(view, "upload_limit_setting", None)
+    if name:
+        return getattr(settings, name)
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE or DEFAULT_UPLOAD_LIMIT
+
+
+class UploadTooLarge(RequestDataTooBig):
+    """A multipart body past its bound; a SuspiciousOperation, so wherever it escapes it is a 4xx."""
+
+    def __init__(self, bound: int):
+        super().__init__(f"The request body is larger than {bound} bytes.")
+        self.bound = bound
+
+
+class BoundedUploadHandler(FileUploadHandler):
+    """First of a request's upload handlers: refuses a multipart body whose Content-Length passes `limit` plus
+    the envelope before any of it is read, and stops one that sends more file bytes than that whatever its
+    headers said (no Content-Length, or a wrong one), before the next handlers write them to a file."""
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.bound = limit + MULTIPART_ENVELOPE
+        self.received = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length > self.bound:
+            raise UploadTooLarge(self.bound)
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.bound:
+            raise UploadTooLarge(self.bound)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def bounded_handlers(handlers, *, limit: int) -> list:
+    """`handlers` (a request's upload handlers) behind a `BoundedUploadHandler` of `limit`."""
+    return [BoundedUploadHandler(limit=limit), *(h for h in handlers if not isinstance(h, BoundedUploadHandler))]
+
+
+def discard_partial_files(handlers) -> None:
+    """Closes (so deletes) the file a handler was writing when the upload was cut: Django closes only the
+    files it had completed."""
+    for handler in handlers:
+        partial = getattr(handler, "file", None)
+        if partial is not None:
+            partial.close()
+
+
 class MultiPartParser(parsers.MultiPartParser):
+    """Bounded by the view's `upload_limit` (see the module's docstring)."""
+
     def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context["request"]
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        handlers = bounded_handlers(request.upload_handlers, limit=upload_limit(parser_context.get("view")))
         try:
-            result = super().parse(stream, media_type, parser_context)
+            parser = DjangoMultiPartParser(meta, stream, handlers, encoding)
+            data, files = parser.parse()
+        except UploadTooLarge as exc:
+            discard_partial_files(handlers)
+            raise RequestTooLarge(exc.bound) from exc
         except RequestDataTooBig as exc:
             raise RequestTooLarge() from exc
-        _check_query_dict(result.data)
-        return result
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
+        _check_query_dict(data)
+        return parsers.DataAndFiles(data, files)
 
 
 def _check_query_dict(data) -> None:

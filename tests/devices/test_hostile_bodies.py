@@ -3,6 +3,11 @@
 import json
 
 import pytest
+from rest_framework.test import APIClient
+
+from apps.devices.models import Screenshot
+from signage.api.parsers import MULTIPART_ENVELOPE
+from tests.api.bodies import MultipartInput, send
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +43,37 @@ def test_a_heartbeat_or_stats_body_over_the_limit_is_a_413(paired, settings, pat
     response = raw(player, path, body)
     assert response.status_code == 413
     assert response.json() == {"detail": "The request body is larger than 10000 bytes.", "code": "request_too_large"}
+
+
+# --- screenshots: multipart bodies bounded by SCREENSHOT_MAX_BYTES (signage/api/parsers.py) ------------------
+
+
+def test_a_screenshot_content_length_past_the_shipped_limit_is_a_413_and_the_body_is_not_read(paired, settings):
+    player = paired()
+    bound = settings.SIGNAGE_SCREENSHOT_MAX_BYTES + MULTIPART_ENVELOPE
+    body = MultipartInput(1024**3, field="image")
+    response = send(player, "/api/device/screenshots", body, content_length=bound + 1)
+    assert response.status_code == 413
+    assert response.json() == {"detail": f"The request body is larger than {bound} bytes.", "code": "request_too_large"}
+    assert body.read_bytes == 0
+    assert not Screenshot.objects.exists()
+
+
+def test_a_screenshot_body_inside_the_envelope_is_read_and_keeps_its_400(paired, settings):
+    player = paired()
+    settings.SIGNAGE_SCREENSHOT_MAX_BYTES = 1000
+    body = MultipartInput(1000 + MULTIPART_ENVELOPE - 300, field="image")
+    response = send(player, "/api/device/screenshots", body, content_length=body.length)
+    assert response.status_code == 400 and response.json()["image"][0]["code"] == "too_large"
+    assert body.read_bytes == body.length
+
+
+@pytest.mark.parametrize("token", [None, "Device not-a-token"])
+def test_an_unknown_player_is_refused_before_its_body_is_read(token, settings):
+    stranger = APIClient()
+    if token:
+        stranger.credentials(HTTP_AUTHORIZATION=token)
+    body = MultipartInput(1024**3, field="image")
+    response = send(stranger, "/api/device/screenshots", body, content_length=settings.SIGNAGE_SCREENSHOT_MAX_BYTES * 4)
+    assert response.status_code == 401
+    assert body.read_bytes == 0

@@ -30,6 +30,7 @@ class MediaViewSet(ModelViewSet):
     ordering_fields = ["name", "created", "size", "type"]
     lookup_value_regex = r"[a-z]+-[0-9]+"
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    upload_limit_setting = "SIGNAGE_MEDIA_MAX_UPLOAD_BYTES"  # bounds its multipart bodies (parsers.py)
 
     def get_object(self):
         parsed = parse_public_id(self.kwargs["pk"])
