@@ -95,7 +95,7 @@ class BulkOperationAdmin(ServiceAdminMixin, ModelAdmin):
         values = {name: form.cleaned_data.get(name) for name in BulkOperationForm.Meta.fields if name != "fleet"}
         values["devices"] = values.pop("device_ids")
         return self.call_service(
-            services.bulk_operation_create, fleet=form.cleaned_data["fleet"], values=values, author=request.user
+            services.bulk_operation_create, fleet=form.cleaned_data["fleet"], author=request.user, **values
         )
 
     def _each(self, request, queryset, action: str, change, done: str):

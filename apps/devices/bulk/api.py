@@ -210,7 +210,7 @@ class BulkOperationViewSet(
         self.require_role(fleet, permissions.ADD)
         values.update(values.pop("rolling_update", {}))
         values["start_at"] = values.pop("schedule", {}).get("start_at")
-        operation = services.bulk_operation_create(fleet=fleet, values=values, author=request.user)
+        operation = services.bulk_operation_create(fleet=fleet, author=request.user, **values)
         return self._answer(operation, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: BulkOperationSerializer})

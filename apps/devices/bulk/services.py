@@ -32,6 +32,7 @@ from django.utils import timezone
 from apps.accounts.models import Fleet
 from apps.places.models import Place
 from apps.screens.models import ScreenGroup
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import field_error
 
 from ..models import CommandType, Device, on_screens_of
@@ -237,27 +238,45 @@ def _enqueue(operation_id: int) -> None:
 
 
 @transaction.atomic
-def bulk_operation_create(*, fleet: Fleet, values: dict, author=None) -> BulkOperation:
-    """Create an operation over the players `filter` selects or the `devices` listed (of `fleet`, else a
-    400), with its rolling settings; it starts at `start_at`, or at once."""
-    has_filter, has_devices = values.get("filter") is not None, values.get("devices") is not None
+def bulk_operation_create(
+    *,
+    fleet: Fleet,
+    name: str,
+    operation_type: str,
+    data: dict | None = None,
+    filter: dict | None = None,
+    devices: list | None = None,
+    start_at: datetime | None = None,
+    batch_size: int | Unchanged = UNCHANGED,
+    batch_delay: int | Unchanged = UNCHANGED,
+    stop_threshold: int | Unchanged | None = UNCHANGED,
+    result_timeout: int | Unchanged = UNCHANGED,
+    author=None,
+) -> BulkOperation:
+    """Create an operation of `operation_type` (BulkOperationType) with its `data`, over the players `filter`
+    selects or the `devices` listed (ids or URLs, of `fleet`, else a 400); it starts at `start_at`, or at once.
+    Rolling settings left out take the model's defaults (`stop_threshold` None: never stop)."""
+    has_filter, has_devices = filter is not None, devices is not None
     if has_filter == has_devices:
         raise field_error("__all__", "Give either a filter or a list of devices.", "required")
+    rolling = given(
+        batch_size=batch_size, batch_delay=batch_delay, stop_threshold=stop_threshold, result_timeout=result_timeout
+    )
     operation = BulkOperation(
         fleet=fleet,
-        name=values.get("name") or "",
-        operation_type=values.get("operation_type"),
-        data=data_clean(fleet=fleet, operation_type=values.get("operation_type"), data=values.get("data")),
-        start_at=values.get("start_at"),
+        name=name or "",
+        operation_type=operation_type,
+        data=data_clean(fleet=fleet, operation_type=operation_type, data=data),
+        start_at=start_at,
         author=author,
-        **_rolling_clean(values),
+        **_rolling_clean(rolling),
     )
     if not operation.name.strip():
         raise field_error("name", "This field is required.", "required")
     if has_filter:
-        operation.filter = filter_clean(values["filter"], fleet=fleet)
+        operation.filter = filter_clean(filter, fleet=fleet)
     else:
-        operation.device_ids = fleet_ids_clean("devices", values["devices"], Device, Device.objects.of_fleet(fleet.pk))
+        operation.device_ids = fleet_ids_clean("devices", devices, Device, Device.objects.of_fleet(fleet.pk))
     operation.save()
     _enqueue(operation.pk)
     return operation

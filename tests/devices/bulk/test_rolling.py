@@ -26,7 +26,7 @@ State = BulkOperationState
 
 def create(fleet, **values):
     values = {"name": "Reboot the fleet", "operation_type": "REBOOT", "filter": {}, **values}
-    return bulk_operation_create(fleet=fleet, values=values)
+    return bulk_operation_create(fleet=fleet, **values)
 
 
 def test_a_thousand_players_stop_after_the_batch_that_reaches_the_threshold(fleet, make_players):
@@ -111,7 +111,7 @@ def test_a_player_silent_past_the_result_timeout_counts_as_failed(fleet, make_pl
 def test_the_player_set_is_resolved_when_the_operation_starts(fleet, make_players, make_screen):
     make_players(fleet, 3, prefix="early", model="BrightSign XT")
     start_at = timezone.now() + timedelta(hours=1)
-    operation = create(fleet, filter={"models": ["BrightSign XT"]}, schedule=None, start_at=start_at)
+    operation = create(fleet, filter={"models": ["BrightSign XT"]}, start_at=start_at)
     # Scheduled: nothing resolved yet, not due before its time.
     bulk_operation_step(operation_id=operation.pk)
     operation.refresh_from_db()

@@ -17,7 +17,7 @@ URL = f"{HOST}/bulk_operations/"
 
 def create(fleet, operation_type, data, **values):
     values = {"name": "Tags", "operation_type": operation_type, "data": data, "filter": {}, **values}
-    return bulk_operation_create(fleet=fleet, values=values)
+    return bulk_operation_create(fleet=fleet, **values)
 
 
 def test_assign_a_tag_skips_players_that_have_it(fleet, make_players):
