@@ -116,7 +116,8 @@ class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     date_hierarchy = "campaign_startdate"
     inlines = [BroadcastInline]
     actions = ["check_quotas"]
-    readonly_fields = ["author", "created", "modified"]
+    # The screenshot task writes the adupdater status; the console shows it.
+    readonly_fields = ["author", "adupdater_error", "adupdater_checked_at", "created", "modified"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(broadcast_total=Count("broadcasts"))
@@ -174,10 +175,10 @@ class AdAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         values = form_values(form, changed_only=change, exclude=["fleet", "author"])
         if change:
             current = Ad.objects.of_fleet(form.instance.fleet_id).get(pk=form.instance.pk)
-            ad = self.call_service(campaign_update, ad=current, values=values, broadcasts=items)
+            ad = self.call_service(campaign_update, ad=current, broadcasts=items, **values)
         else:
             ad = self.call_service(
-                campaign_create, fleet=form.cleaned_data["fleet"], author=request.user, values=values, broadcasts=items
+                campaign_create, fleet=form.cleaned_data["fleet"], author=request.user, broadcasts=items, **values
             )
         form.instance.__dict__.update(ad.__dict__)
 
@@ -220,8 +221,8 @@ class BroadcastAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
         values = {name: value for name, value in item.items() if not change or name in changed}
         if change:
             current = Broadcast.objects.of_fleet(obj.ad.fleet_id).select_related("ad").get(pk=obj.pk)
-            return self.call_service(broadcast_save, ad=current.ad, values=values, broadcast=current)
-        return self.call_service(broadcast_save, ad=form.cleaned_data["ad"], values=values)
+            return self.call_service(broadcast_save, ad=current.ad, broadcast=current, **values)
+        return self.call_service(broadcast_save, ad=form.cleaned_data["ad"], **values)
 
     def service_delete(self, request, obj):
         broadcast_delete(broadcast=obj)
@@ -250,7 +251,7 @@ class DataFeedForm(forms.ModelForm):
             try:
                 self.instance = data_feed_save(
                     fleet=cleaned["fleet"],
-                    values={name: cleaned[name] for name in FEED_FIELDS},
+                    **{name: cleaned[name] for name in FEED_FIELDS},
                     feed=self.instance if self.instance.pk else None,
                 )
             except ValidationError as error:

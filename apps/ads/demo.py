@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from apps.accounts.models import Membership
+from apps.accounts.models import AdvertiserType, Membership
 
 from .models import Ad, CampaignType, MultimediaType
 from .services import campaign_create, fleet_today
@@ -18,14 +18,16 @@ def seed(context: dict) -> None:
     pictures = [media for media in medias if media.type == "picture"]
     video = next(media for media in medias if media.type == "video")
     paris, lyon = active[:8], active[8:16]
+    lessor = AdvertiserType.objects.get(pk=1)
 
-    def create(name, items, **values):
-        values.setdefault("campaign_startdate", today - timedelta(days=2))
+    def create(name, items, **fields):
+        fields.setdefault("campaign_startdate", today - timedelta(days=2))
         campaign_create(
             fleet=fleet,
             author=user,
-            values={"name": name, **values},
+            name=name,
             broadcasts=[{"media": media, "screens": targets} for media, targets in items],
+            **fields,
         )
 
     create("Summer sale", [(pictures[0], paris)], campaign_enddate=today + timedelta(days=30))
@@ -42,27 +44,25 @@ def seed(context: dict) -> None:
     create(
         "Share of voice",
         [(pictures[1], active[24:28])],
-        author_origin_id=1,
+        author_origin=lessor,
         campaign_enddate=today + timedelta(days=14),
     )
     create(
         "Sliding share",
         [(pictures[2], active[28:31])],
-        author_origin_id=1,
+        author_origin=lessor,
         sliding=True,
         campaign_enddate=today + timedelta(days=20),
     )
     campaign_create(
         fleet=fleet,
         author=user,
-        values={
-            "name": "Website screenshot",
-            "campaign_startdate": today,
-            "adupdater": {
-                "category": "screenshot",
-                "refresh_time": 3600,
-                "parameters": {"url": "https://example.com", "geometry": [1920, 1080], "duration": 15},
-            },
+        name="Website screenshot",
+        campaign_startdate=today,
+        adupdater={
+            "category": "screenshot",
+            "refresh_time": 3600,
+            "parameters": {"url": "https://example.com", "geometry": [1920, 1080], "duration": 15},
         },
         broadcasts=[{"media": None, "screens": lyon[4:6]}],
     )

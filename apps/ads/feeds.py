@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.accounts.content import fleet_content_changed
 from apps.accounts.models import Fleet
 from apps.media.fetching import FetchError, fetch
+from signage.arguments import UNCHANGED, Unchanged, given
 from signage.errors import field_error
 
 from .models import DataFeed
@@ -42,12 +43,22 @@ def _download(url: str):
 
 
 @transaction.atomic
-def data_feed_save(*, fleet: Fleet, values: dict, feed: DataFeed | None = None) -> DataFeed:
-    """Create or change a feed; a new URL is fetched at once (a URL that cannot be fetched is a 400)."""
+def data_feed_save(
+    *,
+    fleet: Fleet,
+    feed: DataFeed | None = None,
+    name: str | Unchanged = UNCHANGED,
+    source_url: str | Unchanged = UNCHANGED,
+    refresh_time: int | Unchanged = UNCHANGED,
+    max_age: int | Unchanged = UNCHANGED,
+) -> DataFeed:
+    """Create or change a feed (only the fields given; left out on creation: the model's default); a new URL
+    is fetched at once (a URL that cannot be fetched is a 400)."""
+    values = given(name=name, source_url=source_url, refresh_time=refresh_time, max_age=max_age)
     feed = feed or DataFeed(fleet=fleet)
     url_changed = "source_url" in values and values["source_url"] != feed.source_url
-    for name, value in values.items():
-        setattr(feed, name, value)
+    for field, value in values.items():
+        setattr(feed, field, value)
     now = timezone.now()
     if url_changed:
         try:

@@ -9,9 +9,15 @@ playlist compiles again every schedule that uses it, in the same transaction; th
 items keep their ids, so players do not download them again.
 """
 
+from datetime import date, time
+from typing import Required, TypedDict
+
 from django.db import transaction
 
 from apps.accounts.models import Fleet
+from apps.media.models import Media
+from apps.screens.models import Screen, ScreenGroup
+from signage.arguments import UNCHANGED, Unchanged, given, refuse_unknown
 from signage.bounds import FIRST_DAY
 from signage.errors import field_error
 
@@ -88,13 +94,45 @@ def _compile(schedule: Schedule, screens: list, group) -> None:
 
 @transaction.atomic
 def schedule_save(
-    *, fleet: Fleet, values: dict, screens: list | None = None, schedule: Schedule | None = None
+    *,
+    fleet: Fleet,
+    schedule: Schedule | None = None,
+    screens: list[Screen] | None = None,
+    name: str | Unchanged = UNCHANGED,
+    playlist: Playlist | Unchanged = UNCHANGED,
+    target_type: str | Unchanged = UNCHANGED,
+    screen_group: ScreenGroup | Unchanged | None = UNCHANGED,
+    days_of_week: list[int] | Unchanged = UNCHANGED,
+    start_time: time | Unchanged | None = UNCHANGED,
+    end_time: time | Unchanged | None = UNCHANGED,
+    start_date: date | Unchanged | None = UNCHANGED,
+    end_date: date | Unchanged | None = UNCHANGED,
+    priority: int | Unchanged = UNCHANGED,
+    active: bool | Unchanged = UNCHANGED,
+    color: str | Unchanged = UNCHANGED,
+    conditions: list[dict] | Unchanged = UNCHANGED,
 ) -> Schedule:
-    """Create or change a schedule and compile it into its campaign. `screens` replaces the target's
-    screens when given."""
+    """Create or change a schedule (only the fields given; left out on creation: the model's default; a new
+    schedule needs its playlist and target_type) and compile it into its campaign. `screens` replaces the
+    target's screens when given."""
+    values = given(
+        name=name,
+        playlist=playlist,
+        target_type=target_type,
+        screen_group=screen_group,
+        days_of_week=days_of_week,
+        start_time=start_time,
+        end_time=end_time,
+        start_date=start_date,
+        end_date=end_date,
+        priority=priority,
+        active=active,
+        color=color,
+        conditions=conditions,
+    )
     schedule = schedule or Schedule(fleet=fleet)
-    for name, value in values.items():
-        setattr(schedule, name, value)
+    for field, value in values.items():
+        setattr(schedule, field, value)
     if schedule.start_date and schedule.end_date and schedule.end_date < schedule.start_date:
         raise field_error("end_date", "The end date is before the start date.")
     if schedule.playlist.fleet_id != fleet.pk:
@@ -122,13 +160,31 @@ def schedule_delete(*, schedule: Schedule) -> None:
         ad.delete()
 
 
+class PlaylistEntry(TypedDict, total=False):
+    """One item of playlist_save's `items`; any other key is a TypeError."""
+
+    media: Required[Media]
+    duration: float | None  # seconds; None or left out: the media's own
+
+
 @transaction.atomic
-def playlist_save(*, fleet: Fleet, values: dict, items: list[dict] | None = None, playlist: Playlist | None = None):
-    """Create or change a playlist; `items` (media, duration) replaces its items. Every schedule that
-    uses it is compiled again, so players get the change from their next playlist fetch."""
+def playlist_save(
+    *,
+    fleet: Fleet,
+    playlist: Playlist | None = None,
+    items: list[PlaylistEntry] | None = None,
+    name: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    transition: str | Unchanged = UNCHANGED,
+) -> Playlist:
+    """Create or change a playlist (only the fields given; left out on creation: the model's default);
+    `items` replaces its items. Every schedule that uses it is compiled again, so players get the change
+    from their next playlist fetch."""
+    for item in items or []:
+        refuse_unknown("playlist_save", PlaylistEntry, item, within="items")
     playlist = playlist or Playlist(fleet=fleet)
-    for name, value in values.items():
-        setattr(playlist, name, value)
+    for field, value in given(name=name, description=description, transition=transition).items():
+        setattr(playlist, field, value)
     playlist.save()
     if items is not None:
         if any(item["media"].fleet_id != fleet.pk for item in items):

@@ -1,6 +1,7 @@
 import logging
 import zoneinfo
 from datetime import date, datetime, time
+from typing import TypedDict, Unpack
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -9,9 +10,11 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.html import escape
 
-from apps.accounts.models import Fleet, Membership
+from apps.accounts.models import AdvertiserType, Fleet, Membership
+from apps.media.models import Media
 from apps.screens.hours import clean_week_hours
-from apps.screens.models import Screen
+from apps.screens.models import Screen, ScreenGroup
+from signage.arguments import refuse_unknown
 from signage.bounds import parse_id
 from signage.errors import DomainError, field_error
 
@@ -45,6 +48,46 @@ MONTHS = [
     "november",
     "december",
 ]
+
+
+class CampaignFields(TypedDict, total=False):
+    """What campaign_create and campaign_update set on a campaign, as keyword arguments (on update, a field
+    left out is unchanged); any other keyword is a TypeError."""
+
+    name: str
+    campaign_startdate: date  # campaign_create's default: today, in the fleet's timezone
+    campaign_enddate: date | None
+    status: str  # AdStatus
+    campaign_type: str  # CampaignType
+    multimedia_type: str  # MultimediaType
+    main_loop: bool
+    on_demand: bool
+    sliding: bool
+    priority: int
+    emergency: bool
+    author_origin: AdvertiserType | None  # share of voice
+    adupdater: dict | None  # HTML screenshot campaigns: {"category", "refresh_time", "parameters"}
+
+
+class BroadcastFields(TypedDict, total=False):
+    """One broadcast: an item of campaign_create/campaign_update's `broadcasts`, or broadcast_save's keyword
+    arguments (there, a field left out is unchanged); any other key is a TypeError."""
+
+    media: Media | None  # None only for an HTML campaign (its screenshot is the content)
+    screens: list[Screen]  # in loop order
+    groups: list[ScreenGroup]  # their screens, present and future
+    all_screens: bool  # every screen of the fleet, present and future
+    order: int
+    display_periods: dict  # week hours (apps/screens/hours.py)
+    conditions: list[dict]  # apps/ads/conditions.py
+    screens_loop_indexes: dict[str, list[int]]  # loop positions by screen id
+    duration: float | None  # seconds; None: the media's own
+
+
+def _refuse_unknown(service: str, fields: dict, broadcasts: list | None) -> None:
+    refuse_unknown(service, CampaignFields, fields)
+    for item in broadcasts or []:
+        refuse_unknown(service, BroadcastFields, item, within="broadcasts")
 
 
 def fleet_today(fleet: Fleet) -> date:
@@ -249,9 +292,12 @@ def _items_of(ad: Ad) -> list[dict]:
 
 
 @transaction.atomic
-def campaign_create(*, fleet: Fleet, author, values: dict, broadcasts: list[dict] | None = None) -> Ad:
+def campaign_create(
+    *, fleet: Fleet, author, broadcasts: list[BroadcastFields] | None = None, **fields: Unpack[CampaignFields]
+) -> Ad:
     """Create a campaign with its broadcasts; share-of-voice campaigns must fit their quotas."""
-    values = {"campaign_startdate": fleet_today(fleet), **values}  # reference 000's HTML example has none
+    _refuse_unknown("campaign_create", fields, broadcasts)
+    values = {"campaign_startdate": fleet_today(fleet), **fields}  # reference 000's HTML example has none
     ad = Ad(fleet=fleet, author=author, **values)
     items = [_clean_item(item) for item in broadcasts or []]
     _check_campaign(ad, items, author)
@@ -263,10 +309,11 @@ def campaign_create(*, fleet: Fleet, author, values: dict, broadcasts: list[dict
 
 
 @transaction.atomic
-def campaign_update(*, ad: Ad, values: dict, broadcasts: list[dict] | None = None) -> Ad:
-    """Change a campaign; a given list of broadcasts replaces the old one."""
+def campaign_update(*, ad: Ad, broadcasts: list[BroadcastFields] | None = None, **fields: Unpack[CampaignFields]) -> Ad:
+    """Change a campaign (only the fields given); a given list of broadcasts replaces the old one."""
+    _refuse_unknown("campaign_update", fields, broadcasts)
     ad = Ad.objects.of_fleet(ad.fleet_id).select_for_update().select_related("fleet").get(pk=ad.pk)
-    for name, value in values.items():
+    for name, value in fields.items():
         setattr(ad, name, value)
     items = [_clean_item(item) for item in broadcasts] if broadcasts is not None else _items_of(ad)
     if ad.adupdater and broadcasts is not None:
@@ -276,7 +323,7 @@ def campaign_update(*, ad: Ad, values: dict, broadcasts: list[dict] | None = Non
         )
         for item in items:
             item["media"] = item.get("media") or shot
-    _check_campaign(ad, items, ad.author if "author_origin" in values else None)
+    _check_campaign(ad, items, ad.author if "author_origin" in fields else None)
     ad.save()
     if broadcasts is not None:
         _write_broadcasts(ad, items, replace=True)
@@ -286,12 +333,14 @@ def campaign_update(*, ad: Ad, values: dict, broadcasts: list[dict] | None = Non
 
 
 @transaction.atomic
-def broadcast_save(*, ad: Ad, values: dict, broadcast: Broadcast | None = None) -> Broadcast:
-    """Create or change one broadcast of `ad`; the whole campaign is checked again afterwards."""
+def broadcast_save(*, ad: Ad, broadcast: Broadcast | None = None, **values: Unpack[BroadcastFields]) -> Broadcast:
+    """Create or change one broadcast of `ad` (on change, only the fields given); the whole campaign is checked
+    again afterwards."""
+    refuse_unknown("broadcast_save", BroadcastFields, values)
     ad = Ad.objects.of_fleet(ad.fleet_id).select_for_update().select_related("fleet").get(pk=ad.pk)
     if broadcast is None:
         broadcast = Broadcast(ad=ad, order=ad.broadcasts.count())
-    fields = {name: value for name, value in values.items() if name not in ("screens", "groups", "ad")}
+    fields = {name: value for name, value in values.items() if name not in ("screens", "groups")}
     if "display_periods" in fields:
         fields["display_periods"] = clean_week_hours(fields["display_periods"] or {})
     if "conditions" in fields:

@@ -61,7 +61,8 @@ def campaign_of(fleet):
         campaign_create(
             fleet=fleet,
             author=None,
-            values={"name": "Menu", "campaign_startdate": "2020-01-01"},
+            name="Menu",
+            campaign_startdate="2020-01-01",
             broadcasts=[{"media": media, "screens": [screen]}],
         )
         return media

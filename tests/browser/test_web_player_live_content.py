@@ -114,7 +114,9 @@ def test_the_web_player_shows_a_page_a_youtube_video_and_a_live_stream(
     campaign_create(
         fleet=fleet,
         author=None,
-        values={"name": "Live", "campaign_startdate": "2020-01-01", "multimedia_type": "playlist"},
+        name="Live",
+        campaign_startdate="2020-01-01",
+        multimedia_type="playlist",
         broadcasts=[{"media": media, "screens": [screen]} for media in (web, video, stream)],
     )
     http = httpx.Client(base_url=server.url, timeout=30)

@@ -51,10 +51,10 @@ def test_dashboard_counts_per_fleet(console, fleet, other_fleet, make_screen, ma
                           last_seen_at=timezone.now() - timedelta(hours=3))  # fmt: skip
     today = timezone.now().date()
     picture = make_media(fleet)
-    campaign_create(fleet=fleet, author=None, values={"name": "Soon", "campaign_startdate": today + timedelta(days=3)},
+    campaign_create(fleet=fleet, author=None, name="Soon", campaign_startdate=today + timedelta(days=3),
                     broadcasts=[{"media": picture, "screens": [screen]}])  # fmt: skip
     closing = {"name": "Closing", "campaign_startdate": today, "campaign_enddate": today + timedelta(days=2)}
-    campaign_create(fleet=fleet, author=None, values=closing, broadcasts=[{"media": picture, "screens": [screen]}])
+    campaign_create(fleet=fleet, author=None, broadcasts=[{"media": picture, "screens": [screen]}], **closing)
     page = console.get("/admin/")
     assert page.status_code == 200
     [card] = page.context["fleets"]
@@ -98,10 +98,10 @@ def test_the_loop_strip_at_now_and_at_a_chosen_time(console, fleet, make_screen,
     screen = make_screen(fleet, "Hall", timezone="Europe/Paris")
     picture = make_media(fleet, display_time=7, name="poster")
     today = timezone.now().date()
-    campaign_create(fleet=fleet, author=None, values={"name": "Lunch", "campaign_startdate": today},
+    campaign_create(fleet=fleet, author=None, name="Lunch", campaign_startdate=today,
                     broadcasts=[{"media": picture, "screens": [screen],
                                  "display_periods": {str(d): [["12:00", "14:00"]] for d in range(1, 8)}}])  # fmt: skip
-    campaign_create(fleet=fleet, author=None, values={"name": "Always", "campaign_startdate": today},
+    campaign_create(fleet=fleet, author=None, name="Always", campaign_startdate=today,
                     broadcasts=[{"media": make_media(fleet, display_time=5), "screens": [screen]}])  # fmt: skip
     path = f"/admin/screens/screen/{screen.pk}/change/"
     noon = console.get(path, {"loop_at": f"{today + timedelta(days=1)}T12:30"}).content.decode()

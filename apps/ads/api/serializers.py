@@ -231,13 +231,13 @@ class AdSerializer(FleetOwnedSerializer):
         broadcasts = validated_data.pop("broadcasts", None)
         fleet = validated_data.pop("fleet")
         return campaign_create(
-            fleet=fleet, author=self.context["request"].user, values=validated_data, broadcasts=broadcasts
+            fleet=fleet, author=self.context["request"].user, broadcasts=broadcasts, **validated_data
         )
 
     def update(self, instance, validated_data):
         broadcasts = validated_data.pop("broadcasts", None)
         validated_data.pop("fleet", None)
-        return campaign_update(ad=instance, values=validated_data, broadcasts=broadcasts)
+        return campaign_update(ad=instance, broadcasts=broadcasts, **validated_data)
 
 
 class GiveSerializer(serializers.Serializer):
@@ -277,11 +277,11 @@ class DataFeedSerializer(FleetOwnedSerializer):
         read_only_fields = ["fetched_at", "last_error", "created", "modified"]
 
     def create(self, validated_data):
-        return data_feed_save(fleet=validated_data.pop("fleet"), values=validated_data)
+        return data_feed_save(fleet=validated_data.pop("fleet"), **validated_data)
 
     def update(self, instance, validated_data):
         validated_data.pop("fleet", None)
-        return data_feed_save(fleet=instance.fleet, values=validated_data, feed=instance)
+        return data_feed_save(fleet=instance.fleet, feed=instance, **validated_data)
 
 
 class PlaylistItemSerializer(Serializer):
@@ -321,12 +321,12 @@ class PlaylistSerializer(FleetOwnedSerializer):
 
     def create(self, validated_data):
         items = validated_data.pop("items", None)
-        return playlist_save(fleet=validated_data.pop("fleet"), values=validated_data, items=items)
+        return playlist_save(fleet=validated_data.pop("fleet"), items=items, **validated_data)
 
     def update(self, instance, validated_data):
         items = validated_data.pop("items", None)
         validated_data.pop("fleet", None)
-        return playlist_save(fleet=instance.fleet, values=validated_data, items=items, playlist=instance)
+        return playlist_save(fleet=instance.fleet, playlist=instance, items=items, **validated_data)
 
 
 class ScheduleSerializer(FleetOwnedSerializer):
@@ -389,9 +389,9 @@ class ScheduleSerializer(FleetOwnedSerializer):
 
     def create(self, validated_data):
         screens = validated_data.pop("screens", None)
-        return schedule_save(fleet=validated_data.pop("fleet"), values=validated_data, screens=screens)
+        return schedule_save(fleet=validated_data.pop("fleet"), screens=screens, **validated_data)
 
     def update(self, instance, validated_data):
         screens = validated_data.pop("screens", None)
         validated_data.pop("fleet", None)
-        return schedule_save(fleet=instance.fleet, values=validated_data, screens=screens, schedule=instance)
+        return schedule_save(fleet=instance.fleet, schedule=instance, screens=screens, **validated_data)

@@ -52,7 +52,7 @@ class BroadcastViewSet(ModelViewSet):
         values = dict(serializer.validated_data)
         ad = values.pop("ad")
         self.require_role(ad.fleet)
-        broadcast = services.broadcast_save(ad=ad, values=values)
+        broadcast = services.broadcast_save(ad=ad, **values)
         return Response(self.get_serializer(broadcast).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
@@ -62,7 +62,7 @@ class BroadcastViewSet(ModelViewSet):
 
             raise ValidationError({"ad": ["A broadcast cannot move to another campaign."]})
         serializer.instance = services.broadcast_save(
-            ad=serializer.instance.ad, values=values, broadcast=serializer.instance
+            ad=serializer.instance.ad, broadcast=serializer.instance, **values
         )
 
     def perform_destroy(self, instance):
