@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 
 from apps.accounts import permissions, scoping
@@ -13,6 +15,7 @@ from apps.accounts.admin_scoping import (
     ServiceAdminMixin,
     form_values,
 )
+from apps.screens.admin import ScreenAdmin
 
 from .bulk.admin import BulkOperationAdmin
 from .bulk.models import BulkOperation
@@ -38,6 +41,36 @@ class CommandInline(FleetScopedInlineMixin, TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(succeeded_at__isnull=True, failed_at__isnull=True)
+
+
+class ScreenPlayersInline(FleetScopedInlineMixin, TabularInline):
+    """The players of a screen, on the screen's page (SPEC 10: devices inside screens). Read-only: players
+    are paired through the pairing form or the API, and edited on their own page (the link)."""
+
+    model = Device
+    fk_name = "screen"
+    extra = 0
+    fields = ["player", "uuid", "online", "last_seen_at", "app_version"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name, verbose_name_plural = "player", "players"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Player")
+    def player(self, device):
+        return format_html('<a href="{}">{}</a>', reverse("admin:devices_device_change", args=[device.pk]), device)
+
+
+# Screens sit below devices (SPEC 2's layers): the screen's admin gets its players inline from here.
+ScreenAdmin.inlines = [*ScreenAdmin.inlines, ScreenPlayersInline]
 
 
 class SendCommandForm(forms.Form):

@@ -58,6 +58,10 @@ class ScreenAdmin(HistoryAdminMixin, ServiceAdminMixin, ModelAdmin):
     ]
 
     refusal_fields = {"max_screens_reached": "active"}
+    inlines = []  # the players' (apps.devices.admin adds it: devices sit above screens)
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else []  # a new screen has no players yet
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name in ("opening_hours", "download_hours"):
