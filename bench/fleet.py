@@ -212,7 +212,7 @@ def fill(screens: int, campaigns: int, interval: int) -> dict:
     Device.objects.filter(fleet=fleet).update(playlist_etag=etag)
     expires = int(time.time()) + 24 * 3600
     some = Device.objects.filter(fleet=fleet).order_by("pk")[:1000]
-    downloads = [download_url(device, first_state["contents"][0], expires) for device in some]
+    downloads = [download_url(device.pk, first_state["contents"][0], expires) for device in some]
     return {
         "fleet": fleet.pk,
         "tokens": tokens,

@@ -21,6 +21,7 @@ import ipaddress
 import json
 import math
 import time
+from datetime import datetime
 
 from django.http import HttpResponse
 
@@ -28,8 +29,9 @@ from signage import kv
 from signage.api.ratelimit import WINDOWS, WindowState, rule_for, throttled_payload, tightest, window_keys
 from signage.api.ratelimit import table as rate_limit_table
 
-from .models import token_hash
-from .playlist import summary_key
+from . import services
+from .models import Device, token_hash
+from .playlist import name_key, state_key, summary_key
 from .records import (  # noqa: F401  (lean.remember, lean.forget, ... for the device protocol and bench/fleet.py)
     RECORD_SECONDS,
     SEEN,
@@ -105,6 +107,28 @@ if not ok then return table.concat({2, h, d}, '\\n') end
 return table.concat({3, h, d}, '\\n')
 """
 )
+
+# KEYS: record. ARGV: state key prefix, name key prefix, the 7 rate-limit arguments.
+FULL = (
+    COUNT
+    + """
+local r = redis.call('HMGET', KEYS[1], 'id', 'screen', 'etag', 'contents')
+if not r[1] then return '0' end
+if r[2] == '' or not r[4] then return '1' end
+local state = redis.call('GET', ARGV[1] .. r[2])
+local name = redis.call('GET', ARGV[2] .. r[2])
+if not state or not name then return '1' end
+local ok, h, d = count(r[1], limits(3))
+if not ok then return table.concat({2, h, d}, '\\n') end
+return table.concat({3, h, d, r[1], r[2], r[3], r[4], name, state}, '\\n')
+"""
+)
+
+# KEYS: record. ARGV: etag, contents. After the database: a record forgotten meanwhile stays forgotten.
+FETCHED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'etag', ARGV[1], 'contents', ARGV[2]) end
+return 1
+"""
 
 # --- the lean requests ------------------------------------------------------------------------------------
 
@@ -306,11 +330,98 @@ def playlist_not_modified(request):
     return HttpResponse(status=304, headers={"ETag": f'"{wanted}"', **_headers(state)})  # no body, no length
 
 
+def _build_url(request):
+    """`build_absolute_uri` of the request; outside Django's cycle (LeanDeviceWSGI), of a WSGIRequest made
+    from its environ, so the host is checked against ALLOWED_HOSTS as Django would (DisallowedHost: None)."""
+    if not isinstance(request, _WSGIRequest):
+        return request.build_absolute_uri
+    from django.core.exceptions import DisallowedHost
+    from django.core.handlers.wsgi import WSGIRequest
+
+    django_request = WSGIRequest(request.environ)
+    try:
+        django_request.get_host()
+    except DisallowedHost:
+        return None
+    return django_request.build_absolute_uri
+
+
+_updates: dict = {}
+
+
+def _record_fetch(device_id: int, etag: str, needed: list[str]) -> None:
+    """What the full path's `device_playlist` writes when a player takes a new playlist: one UPDATE, its
+    SQL written once per database vendor (no per-request query compilation)."""
+    from django.db import connection
+
+    sql = _updates.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        cast = "::jsonb" if connection.vendor == "postgresql" else ""
+        sql = _updates[connection.vendor] = (
+            f"UPDATE {quote(Device._meta.db_table)} SET {quote('playlist_etag')} = %s, "
+            f"{quote('content_ids')} = %s{cast} WHERE {quote('id')} = %s"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [etag, json.dumps(needed), device_id])
+
+
+def playlist_full(request):
+    """A full playlist fetch (no If-None-Match) from the published state in one Redis round trip, the
+    player's own signed download URLs spliced in; when the player takes a new playlist, one UPDATE and a
+    second round trip for its record. None for the full view (which answers the same body)."""
+    if request.method != "GET" or "HTTP_IF_NONE_MATCH" in request.META:
+        return None
+    redis, hashed = kv.client(), _token_hash(request)
+    if redis is None or hashed is None:
+        return None
+    now = time.time()
+    limits, resets = _rate_limit_arguments(now, request.method)
+    keys = kv.keys(_record_key(hashed), state_key(""), name_key(""))
+    text = kv.hot_script(FULL, keys=keys[:1], args=[keys[1], keys[2], *limits])
+    if text[:1] < b"2":
+        return None
+    reply = _reply(text, parts=8)
+    state_response = _windows(resets, reply[1:3])
+    if reply[0] == "2":
+        return _throttled(state_response, now)
+    _, _, _, device_id, screen_id, fetched, contents, rest = reply
+    name, raw = rest.rsplit("\n", 1)  # a name may hold a newline, the state's JSON does not
+    state = json.loads(raw)
+    if datetime.fromisoformat(state["valid_until"]).timestamp() <= now:
+        return None  # expired: the full view builds it
+    build_url = _build_url(request)
+    if build_url is None:
+        return None
+    payload, needed = services.playlist_payload(
+        device_id=int(device_id),
+        screen_id=screen_id,
+        screen_name=name,
+        content_ids=contents.split(",") if contents else [],
+        state=state,
+        build_url=build_url,
+    )
+    if fetched != state["etag"] or contents != ",".join(needed):
+        if isinstance(request, _WSGIRequest):  # what request_started does for Django's requests
+            from django.db import close_old_connections
+
+            close_old_connections()
+        _record_fetch(int(device_id), state["etag"], needed)
+        kv.hot_script(FETCHED, keys=keys[:1], args=[state["etag"], ",".join(needed)])
+    content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {**_headers(state_response), "ETag": f'"{state["etag"]}"', "Content-Length": str(len(content))}
+    return HttpResponse(content, content_type="application/json", headers=headers)
+
+
+def playlist(request):
+    return playlist_not_modified(request) or playlist_full(request)
+
+
 HANDLERS = {
     "/api/device/heartbeat": heartbeat,
     "/api/device/heartbeat/": heartbeat,
-    "/api/device/playlist": playlist_not_modified,
-    "/api/device/playlist/": playlist_not_modified,
+    "/api/device/playlist": playlist,
+    "/api/device/playlist/": playlist,
 }
 
 

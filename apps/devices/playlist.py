@@ -38,7 +38,7 @@ STATE_SECONDS = 3 * 24 * 3600  # a published state outlives any valid-until (mid
 PLACE_FIELDS = tuple(f"place__{name}" for name in PLACE_KEYS)  # public holidays and feed paths read them
 BATCH = 500  # screens per query phase
 DIRTY, DUE, QUEUED, RUNNING = "playlists:dirty", "playlists:due", "playlists:queued", "playlists:running"
-SCREEN_FIELDS = ("id", "fleet_id", "active", "timezone", "opening_hours", "schedule_mode", "place")
+SCREEN_FIELDS = ("id", "fleet_id", "name", "active", "timezone", "opening_hours", "schedule_mode", "place")
 
 
 def state_key(screen_id) -> str:
@@ -47,6 +47,17 @@ def state_key(screen_id) -> str:
 
 def summary_key(screen_id) -> str:
     return f"playlist-summary:{screen_id}"
+
+
+def name_key(screen_id) -> str:
+    """The screen's name, which the lean full fetch puts in the playlist (states are shared by screens)."""
+    return f"playlist-name:{screen_id}"
+
+
+def name_publish(screen_id, name: str) -> None:
+    redis = kv.client()
+    if redis is not None:
+        redis.set(kv.key(name_key(screen_id)), name, ex=STATE_SECONDS)
 
 
 def _boundaries(week: dict, day, zone) -> list[datetime]:
@@ -210,8 +221,9 @@ def parse_summary(text) -> tuple[str, float, list]:
     return etag, float(until), json.loads(alerts)
 
 
-def publish(states: dict) -> None:
-    """Store built states (screen id -> state); one round trip for a batch."""
+def publish(states: dict, names: dict | None = None) -> None:
+    """Store built states (screen id -> state) and the screens' names (screen id -> name, for the lean full
+    fetch); one round trip for a batch."""
     if not states:
         return
     redis = kv.client()
@@ -232,6 +244,8 @@ def publish(states: dict) -> None:
         whole, summary = texts[id(state)]
         pipeline.set(kv.key(state_key(pk)), whole, ex=STATE_SECONDS)
         pipeline.set(kv.key(summary_key(pk)), summary, ex=STATE_SECONDS)
+    for pk, name in (names or {}).items():
+        pipeline.set(kv.key(name_key(pk)), name, ex=STATE_SECONDS)
     due = {str(pk): datetime.fromisoformat(state["valid_until"]).timestamp() for pk, state in states.items()}
     pipeline.zadd(kv.key(DUE), due)
     pipeline.execute()
@@ -252,7 +266,7 @@ def current_state(screen, at: datetime | None = None) -> dict:
     state = stored_state(screen.pk)
     if state is None or datetime.fromisoformat(state["valid_until"]) <= at:
         state = build_state(screen, at)
-        publish({screen.pk: state})
+        publish({screen.pk: state}, {screen.pk: screen.name})
     return state
 
 
@@ -279,7 +293,7 @@ def screens_mark(screen_ids) -> None:
 def _rebuild(ids: list[str], at: datetime) -> int:
     screens = Screen.objects.unscoped("the playlists of screens the caller holds, by their ids")
     screens = list(screens.filter(pk__in=ids).select_related("place").only(*SCREEN_FIELDS, *PLACE_FIELDS))
-    publish(build_states(screens, at))
+    publish(build_states(screens, at), {screen.pk: screen.name for screen in screens})
     return len(screens)
 
 

@@ -59,6 +59,8 @@ def _record(device, overrides: dict) -> list[str]:
         "interval": heartbeat_interval(device),
         "settings": device.settings_version,
         "fetched": device.settings_fetched,
+        # the media it was told to keep, for the lean full fetch's content_to_delete (ids hold no comma)
+        "contents": ",".join(device.content_ids or []),
     }
     return [str(item) for pair in values.items() for item in pair]
 

@@ -321,10 +321,10 @@ def download_signature_matches(device_id, media_id, expires: int, given: str) ->
     return signed.signature_matches("device-download", _download_message(device_id, media_id, expires), given)
 
 
-def download_url(device: Device, content: dict, expires: int) -> str:
+def download_url(device_id: int, content: dict, expires: int) -> str:
     path = _download_path().replace(PLACEHOLDER, content["content_id"])
-    signature = download_signature(device.pk, content["media_id"], expires)
-    return f"{path}?device={device.pk}&expires={expires}&signature={signature}"
+    signature = download_signature(device_id, content["media_id"], expires)
+    return f"{path}?device={device_id}&expires={expires}&signature={signature}"
 
 
 PLACEHOLDER = "0content0"
@@ -345,13 +345,30 @@ _download_paths: dict = {}
 def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
     """The playlist payload for a paired device (with its own signed download URLs) and its ETag."""
     state = current_state(device.screen)
+    payload, needed = playlist_payload(
+        device_id=device.pk,
+        screen_id=device.screen_id,
+        screen_name=device.screen.name,
+        content_ids=device.content_ids,
+        state=state,
+        build_url=build_url,
+    )
+    if device.playlist_etag != state["etag"] or device.content_ids != needed:
+        Device.objects.filter(pk=device.pk).update(playlist_etag=state["etag"], content_ids=needed)
+        device.playlist_etag, device.content_ids = state["etag"], needed  # what lean.remember keeps
+    return payload, state["etag"]
+
+
+def playlist_payload(*, device_id, screen_id, screen_name, content_ids, state, build_url) -> tuple[dict, list]:
+    """A player's playlist body from its screen's published state (with its own signed download URLs), and
+    the media it is told to keep; the full view and the lean path (lean.playlist_full) answer with it."""
     expires = int(timezone.now().timestamp()) + settings.SIGNAGE_DOWNLOAD_URL_TTL
-    urls = {content["media_id"]: build_url(download_url(device, content, expires)) for content in state["contents"]}
+    urls = {content["media_id"]: build_url(download_url(device_id, content, expires)) for content in state["contents"]}
     needed = [content["content_id"] for content in state["contents"]]
     payload = {
         "playlist": {
-            "id": str(device.screen_id),
-            "name": device.screen.name,
+            "id": str(screen_id),
+            "name": screen_name,
             "transition": "none",
             "items": [
                 {**item, "id": item["order"], "download_url": urls.get(item["media_id"])} for item in state["items"]
@@ -360,15 +377,13 @@ def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
         "content_to_download": [
             {**content, "download_url": urls[content["media_id"]]} for content in state["contents"]
         ],
-        "content_to_delete": [content_id for content_id in device.content_ids if content_id not in needed],
+        "content_to_delete": [content_id for content_id in content_ids if content_id not in needed],
         "emergency_alerts": state["emergency_alerts"],
         "etag": state["etag"],
         "valid_until": state["valid_until"],
         "show_watermark": False,
     }
-    if device.playlist_etag != state["etag"] or device.content_ids != needed:
-        Device.objects.filter(pk=device.pk).update(playlist_etag=state["etag"], content_ids=needed)
-    return payload, state["etag"]
+    return payload, needed
 
 
 def device_needs_media(device: Device, media_id: int) -> bool:

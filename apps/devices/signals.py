@@ -11,7 +11,7 @@ from apps.screens.models import Screen, ScreenType
 
 from . import records
 from .models import Device
-from .playlist import screens_mark
+from .playlist import name_publish, screens_mark
 from .screenshots.models import Screenshot
 from .screenshots.services import delete_files
 
@@ -53,6 +53,19 @@ def screen_type_deleted(sender, instance, **kwargs):
 @receiver([post_save, post_delete], sender=Device)
 def device_changed(sender, instance, **kwargs):
     records.forget([instance.token_hash])
+
+
+@receiver(post_save, sender=Screen)
+def screen_renamed(sender, instance, created, update_fields=None, **kwargs):
+    """The lean full fetch reads a screen's name from Redis (playlist.name_key): kept after commit."""
+    if (
+        created
+        or "name" in instance.get_deferred_fields()
+        or (update_fields is not None and "name" not in update_fields)
+    ):
+        return
+    pk, name = instance.pk, instance.name
+    transaction.on_commit(lambda: name_publish(pk, name))
 
 
 @receiver(pre_delete, sender=Screen)
