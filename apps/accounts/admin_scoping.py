@@ -46,6 +46,20 @@ class FleetScopedInlineMixin:
         return ScopedFormSet
 
 
+class ViewOnlyMixin:
+    """Shown in the console, never written there (by a service, a task or the device protocol): no add,
+    change or delete, for an admin or an inline. First in the bases, before the scoping mixins' rights."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class FleetScopedAdminMixin(FleetScopedInlineMixin):
     """For ModelAdmin and InlineModelAdmin classes of fleet-owned models."""
 

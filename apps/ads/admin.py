@@ -9,6 +9,7 @@ from apps.accounts.admin_scoping import (
     HistoryAdminMixin,
     RelatedOnlyFieldListFilter,
     ServiceAdminMixin,
+    ViewOnlyMixin,
     form_values,
     scoped_choices,
 )
@@ -268,17 +269,8 @@ class DataFeedAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ["data", "fetched_at", "next_fetch_at", "last_error", "created", "modified"]
 
 
-class ReadOnlyAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnlyMixin, FleetScopedAdminMixin, admin.ModelAdmin):
     """Written through the API's services (a schedule is compiled into its campaign); the console shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Playlist)

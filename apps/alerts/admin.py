@@ -9,6 +9,7 @@ from apps.accounts.admin_scoping import (
     FleetScopedAdminMixin,
     RelatedOnlyFieldListFilter,
     ServiceAdminMixin,
+    ViewOnlyMixin,
     form_values,
 )
 
@@ -157,17 +158,8 @@ class AlertAdmin(EachActionMixin, ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AlertNotification)
-class AlertNotificationAdmin(FleetScopedAdminMixin, admin.ModelAdmin):
+class AlertNotificationAdmin(ViewOnlyMixin, FleetScopedAdminMixin, admin.ModelAdmin):
     list_display = ["alert", "event", "channel", "recipient", "created_at", "sent_at", "attempts", "last_error"]
     list_filter = ["event", "channel", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["recipient", "alert__name"]
     list_select_related = ["alert"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

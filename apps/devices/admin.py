@@ -13,6 +13,7 @@ from apps.accounts.admin_scoping import (
     Refused,
     RelatedOnlyFieldListFilter,
     ServiceAdminMixin,
+    ViewOnlyMixin,
     form_values,
 )
 from apps.screens.admin import ScreenAdmin
@@ -43,7 +44,7 @@ class CommandInline(FleetScopedInlineMixin, TabularInline):
         return super().get_queryset(request).filter(succeeded_at__isnull=True, failed_at__isnull=True)
 
 
-class ScreenPlayersInline(FleetScopedInlineMixin, TabularInline):
+class ScreenPlayersInline(ViewOnlyMixin, FleetScopedInlineMixin, TabularInline):
     """The players of a screen, on the screen's page (SPEC 10: devices inside screens). Read-only: players
     are paired through the pairing form or the API, and edited on their own page (the link)."""
 
@@ -54,15 +55,6 @@ class ScreenPlayersInline(FleetScopedInlineMixin, TabularInline):
     readonly_fields = fields
     can_delete = False
     verbose_name, verbose_name_plural = "player", "players"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Player")
     def player(self, device):
