@@ -14,6 +14,46 @@ from signage import kv
 RECORD_SECONDS = 24 * 3600  # a record unused for a day is dropped; the next request rebuilds it
 SEEN, TELEMETRY = "heartbeats:seen", "heartbeats:telemetry"  # the buffers services.devices_flush_heartbeats reads
 
+# KEYS: the seen and telemetry buffers. ARGV: devices per batch. Takes and empties both buffers at once and
+# returns how many devices they held, then the heartbeats as JSON arrays of at most that many devices, in the
+# order of their ids: [{"id": device id, "seen": Unix time, "t": {field: value}}]. The lean heartbeat script
+# keeps each value as the JSON it was sent in and the time as a JSON number, so this only joins strings and
+# the flush hands the text to PostgreSQL as it is, without parsing a heartbeat in Python.
+TAKE = """
+local seen = redis.call('HGETALL', KEYS[1])
+local telemetry = redis.call('HGETALL', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+local fields = {}
+for i = 1, #telemetry, 2 do
+  local name = telemetry[i]
+  local colon = string.find(name, ':', 1, true)
+  local id = string.sub(name, 1, colon - 1)
+  local entry = '"' .. string.sub(name, colon + 1) .. '":' .. telemetry[i + 1]
+  local list = fields[id]
+  if list then list[#list + 1] = entry else fields[id] = {entry} end
+end
+local ids, names, at = {}, {}, {}
+for i = 1, #seen, 2 do
+  local id = tonumber(seen[i])
+  ids[#ids + 1] = id
+  names[id], at[id] = seen[i], seen[i + 1]
+end
+table.sort(ids)
+local reply, batch, size = {#ids}, {}, tonumber(ARGV[1])
+for _, id in ipairs(ids) do
+  local name = names[id]
+  local list = fields[name]
+  local values = list and table.concat(list, ',') or ''
+  batch[#batch + 1] = '{"id":' .. name .. ',"seen":' .. at[id] .. ',"t":{' .. values .. '}}'
+  if #batch == size then
+    reply[#reply + 1] = '[' .. table.concat(batch, ',') .. ']'
+    batch = {}
+  end
+end
+if #batch > 0 then reply[#reply + 1] = '[' .. table.concat(batch, ',') .. ']' end
+return reply
+"""
+
 # KEYS: record, generation. ARGV: the generation read before the database, ttl, field / value pairs.
 REMEMBER = """
 if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end

@@ -37,7 +37,7 @@ from .playlist import current_state
 from .policies.services import devices_settings_changed
 from .provisioning.services import provision_applied, provision_claim
 from .screenshots.services import decode_data_url, screenshot_store
-from .telemetry import TelemetryReport, telemetry_record
+from .telemetry import HEARTBEATS, TelemetryReport, history_sql, telemetry_record
 
 TELEMETRY = (*TELEMETRY_FIELDS, "app_version")
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,49}")
@@ -416,24 +416,92 @@ def connectivity_record(*, online: bool, at: dict) -> int:
 def devices_record_seen(*, seen: dict, telemetry: dict) -> list:
     """The one place where devices are recorded as seen (device id -> aware datetime) with the telemetry
     they reported (device id -> {field: value}, only the fields sent), and where devices come back
-    online: their screens go online too. One UPDATE per batch on PostgreSQL. Returns the ids of the
-    devices that came back online."""
-    ids, came_online = sorted(seen), []
+    online: their screens go online too. On PostgreSQL, one statement per batch of devices, their telemetry
+    history with them. Returns the ids of the devices that came back online."""
+    ids = sorted(seen)
+    if connection.vendor != "postgresql":
+        return _record_seen_portable(ids, seen, telemetry)
+    return _record_heartbeats(
+        json.dumps(
+            [
+                {"id": pk, "seen": seen[pk].timestamp(), "t": telemetry.get(pk, {})}
+                for pk in ids[start : start + FLUSH_BATCH]
+            ],
+            default=str,
+        )
+        for start in range(0, len(ids), FLUSH_BATCH)
+    )
+
+
+def _record_heartbeats(batches) -> list:
+    """`devices_record_seen` on PostgreSQL, for batches of heartbeats given as telemetry.HEARTBEATS' JSON (the
+    text records.TAKE returns, as the flush takes it from Redis): one statement per batch writes the devices
+    and their telemetry history (telemetry.history_sql: a few rows, only for values that changed)."""
+    came_online = []
+    for heartbeats in batches:
+        with transaction.atomic():
+            rows = _record_seen_postgresql(heartbeats)  # only the devices back online and the dark screens
+            back = {pk: seen for pk, _, was_online, _, seen, _ in rows if not was_online}
+            dark = {screen_id for _, screen_id, _, screen_online, _, _ in rows if screen_id and not screen_online}
+            if dark:
+                screens_set_online(screen_ids=dark, online=True, at=rows[0][5])  # the batch's latest heartbeat
+            if back:
+                connectivity_record(online=True, at=back)
+            came_online += sorted(back)
+    return came_online
+
+
+_statements: dict[str, str] = {}
+
+
+def _record_seen_postgresql(heartbeats: str) -> list:
+    sql = _statements.get("seen")
+    if sql is None:
+        table, screens = Device._meta.db_table, Screen._meta.db_table
+        assignments = []
+        for name in TELEMETRY:
+            column = Device._meta.get_field(name)
+            kind = column.cast_db_type(connection)
+            assignments.append(
+                f"{column.column} = CASE WHEN v.t ? '{name}' THEN (v.t->>'{name}')::{kind} ELSE d.{column.column} END"
+            )
+        sql = _statements["seen"] = f"""
+            WITH v AS ({HEARTBEATS}),
+            previous AS (
+                SELECT d.id, d.online, s.online AS screen_online FROM {table} d JOIN v ON v.id = d.id
+                LEFT JOIN {screens} s ON s.id = d.screen_id ORDER BY d.id FOR UPDATE OF d
+            ),
+            updated AS (
+                UPDATE {table} d SET last_seen_at = GREATEST(d.last_seen_at, v.at), online = true,
+                    {", ".join(assignments)}
+                FROM v JOIN previous p ON p.id = v.id
+                WHERE d.id = v.id
+                RETURNING d.id, d.screen_id, p.online, p.screen_online, v.at
+            ),
+            {history_sql("v")}
+            SELECT u.*, (SELECT max(at) FROM v) FROM updated u
+            WHERE NOT u.online OR (u.screen_id IS NOT NULL AND NOT u.screen_online)
+            """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [heartbeats])
+        return cursor.fetchall()
+
+
+def _record_seen_portable(ids, seen, telemetry) -> list:
+    came_online = []
     for start in range(0, len(ids), FLUSH_BATCH):
         batch = ids[start : start + FLUSH_BATCH]
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                rows = _record_seen_postgresql(batch, seen, telemetry)
-            else:
-                rows = _record_seen_portable(batch, seen, telemetry)
+            rows = list(Device.objects.filter(pk__in=batch).values_list("pk", "screen_id", "online", "screen__online"))
+            for pk, *_ in rows:
+                Device.objects.filter(pk=pk).update(last_seen_at=seen[pk], online=True, **telemetry.get(pk, {}))
             back = [pk for pk, _, was_online, _ in rows if not was_online]
             dark = {screen_id for _, screen_id, _, screen_online in rows if screen_id and not screen_online}
             if dark:
-                screens_set_online(screen_ids=dark, online=True, at=max(seen[pk] for pk in seen if pk in batch))
+                screens_set_online(screen_ids=dark, online=True, at=max(seen[pk] for pk in batch))
             if back:
                 connectivity_record(online=True, at={pk: seen[pk] for pk in back})
             came_online += back
-    # The telemetry history: a few rows, only for values that changed (see telemetry.telemetry_record).
     telemetry_record(
         reports=[
             TelemetryReport(device_id=pk, at=seen[pk], values=values) for pk, values in telemetry.items() if pk in seen
@@ -442,64 +510,27 @@ def devices_record_seen(*, seen: dict, telemetry: dict) -> list:
     return came_online
 
 
-def _record_seen_postgresql(batch, seen, telemetry) -> list:
-    table, screens = Device._meta.db_table, Screen._meta.db_table
-    assignments = []
-    for name in TELEMETRY:
-        column = Device._meta.get_field(name)
-        kind = column.cast_db_type(connection)
-        assignments.append(
-            f"{column.column} = CASE WHEN v.t ? '{name}' THEN (v.t->>'{name}')::{kind} ELSE d.{column.column} END"
-        )
-    incoming = json.dumps(
-        [{"id": pk, "seen": seen[pk].isoformat(), "t": telemetry.get(pk, {})} for pk in batch], default=str
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH v AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, seen timestamptz, t jsonb)),
-            previous AS (
-                SELECT d.id, d.online, s.online AS screen_online FROM {table} d JOIN v ON v.id = d.id
-                LEFT JOIN {screens} s ON s.id = d.screen_id ORDER BY d.id FOR UPDATE OF d
-            )
-            UPDATE {table} d SET last_seen_at = GREATEST(d.last_seen_at, v.seen), online = true,
-                {", ".join(assignments)}
-            FROM v JOIN previous p ON p.id = v.id
-            WHERE d.id = v.id
-            RETURNING d.id, d.screen_id, p.online, p.screen_online
-            """,
-            [incoming],
-        )
-        return cursor.fetchall()
-
-
-def _record_seen_portable(batch, seen, telemetry) -> list:
-    rows = list(Device.objects.filter(pk__in=batch).values_list("pk", "screen_id", "online", "screen__online"))
-    for pk, *_ in rows:
-        Device.objects.filter(pk=pk).update(last_seen_at=seen[pk], online=True, **telemetry.get(pk, {}))
-    return rows
-
-
 def devices_flush_heartbeats() -> int:
     """Write the heartbeats buffered by the lean path (last-seen and telemetry) to the database in bulk.
     Runs every SIGNAGE_HEARTBEAT_FLUSH_SECONDS: a Redis loss costs at most that much telemetry and
     last-seen, never a pairing, a command or proof of play (those are written through). Returns how many
-    devices were written."""
+    devices were written. Redis hands the buffers over as the JSON PostgreSQL takes (records.TAKE): no
+    heartbeat is parsed here on PostgreSQL."""
     redis = kv.client()
     if redis is None:
         return 0
-    pipeline = redis.pipeline(transaction=True)  # take the buffers and empty them atomically
-    pipeline.hgetall(kv.key(records.SEEN))
-    pipeline.hgetall(kv.key(records.TELEMETRY))
-    pipeline.delete(kv.key(records.SEEN), kv.key(records.TELEMETRY))
-    raw_seen, raw_telemetry, _ = pipeline.execute()
-    seen = {int(pk): datetime.fromtimestamp(float(at), tz=UTC) for pk, at in raw_seen.items()}
-    telemetry: dict = {}
-    for name, value in raw_telemetry.items():
-        pk, field = name.decode().split(":", 1)
-        telemetry.setdefault(int(pk), {})[field] = json.loads(value)
-    devices_record_seen(seen=seen, telemetry={pk: values for pk, values in telemetry.items() if pk in seen})
-    return len(seen)
+    devices, *batches = kv.run_script(records.TAKE, keys=kv.keys(records.SEEN, records.TELEMETRY), args=[FLUSH_BATCH])
+    if connection.vendor == "postgresql":
+        _record_heartbeats(batch.decode() for batch in batches)
+        return devices
+    seen, telemetry = {}, {}
+    for batch in batches:
+        for heartbeat in json.loads(batch):
+            seen[heartbeat["id"]] = datetime.fromtimestamp(heartbeat["seen"], tz=UTC)
+            if heartbeat["t"]:
+                telemetry[heartbeat["id"]] = heartbeat["t"]
+    devices_record_seen(seen=seen, telemetry=telemetry)
+    return devices
 
 
 def devices_mark_offline() -> tuple[int, int]:

@@ -1,9 +1,11 @@
 """The lean device path (issue 17): idle heartbeats and unchanged playlists in one Redis round trip and no
 SQL; last-seen and telemetry buffered and flushed in bulk; playlist states rebuilt off the request path."""
 
+import json
 import os
+import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -87,6 +89,92 @@ def test_the_flush_writes_thousands_of_devices_in_one_statement_per_batch(fleet,
         assert len(came_online) == (10 if size == 10 else 1190)
     assert Device.objects.filter(online=True, volume=7).count() == 1200
     assert Screen.objects.get(pk=screen.pk).online
+
+
+def _lean_players(fleet, screen, size: int) -> list[Device]:
+    """`size` players of `screen`, online, with the records the lean path answers from; the screen's playlist
+    summary published."""
+    from apps.devices.models import token_hash
+    from apps.devices.playlist import summary_key
+    from apps.devices.records import remember_many
+
+    Device.objects.bulk_create(
+        Device(uuid=f"{screen.pk}-{i}", token_hash=token_hash(f"{screen.pk}-{i}"), fleet=fleet, screen=screen,
+               online=True)
+        for i in range(size)
+    )  # fmt: skip
+    players = Device.objects.filter(screen=screen).select_related("fleet").order_by("pk")
+    remember_many(players)
+    kv.client().set(kv.key(summary_key(screen.pk)), f"{'0' * 64} {time.time() + 3600:.0f} []")
+    return list(players)
+
+
+def _buffer(players, body: dict, at: float) -> None:
+    """Heartbeats of `players` buffered by the lean path's own script, with the arguments its handler sends."""
+    from apps.devices import lean
+    from apps.devices.playlist import summary_key
+
+    limits, _ = lean._rate_limit_arguments(at, "POST")
+    pairs = [item for field, value in body.items() for item in (field, json.dumps(value))]
+    for player in players:
+        keys = kv.keys(lean._record_key(player.token_hash), lean.SEEN, lean.TELEMETRY)
+        reply = kv.run_script(
+            lean.HEARTBEAT, keys=keys, args=["", f"{at:.3f}", kv.key(summary_key("")), *limits, *pairs]
+        )
+        assert reply.startswith(b"3"), reply
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement per batch is PostgreSQL's")
+def test_the_flush_costs_the_same_statements_for_10_or_300_heartbeats(fleet, make_screen):
+    from apps.devices.models import DeviceConnectivity, TelemetrySample
+
+    counts = []
+    for size in (10, 300):
+        screen = make_screen(fleet, f"Wall {size}")
+        players = _lean_players(fleet, screen, size)
+        Device.objects.filter(screen=screen).update(online=False)  # marked offline after their records were kept
+        now = time.time()
+        _buffer(players, {"volume": 50, "wifi_signal": -60, "uptime_seconds": 1000}, now)
+        with CaptureQueriesContext(connection) as back:  # back online, and their screen with them
+            assert devices_flush_heartbeats() == size
+        _buffer(players, {"volume": 50, "wifi_signal": -60, "uptime_seconds": 1005}, now + 5)
+        with CaptureQueriesContext(connection) as steady:  # nothing new but last-seen and uptime
+            assert devices_flush_heartbeats() == size
+        counts.append((len(back), len(steady)))
+        seen = datetime.fromtimestamp(float(f"{now + 5:.3f}"), tz=UTC)
+        written = Device.objects.filter(screen=screen, online=True, last_seen_at=seen, volume=50, wifi_signal=-60)
+        assert written.filter(uptime_seconds=1005).count() == size
+        assert Screen.objects.get(pk=screen.pk).online
+        assert DeviceConnectivity.objects.filter(device__screen=screen, online=True).count() == size
+        history = TelemetrySample.objects.filter(device__screen=screen)
+        assert (history.count(), history.filter(is_latest=True).count()) == (3 * size, 3 * size)
+    assert counts[0] == counts[1], counts
+    assert counts[1][1] == 3, steady.captured_queries  # savepoint, one statement, release
+
+
+def test_the_flush_writes_batches_in_the_order_of_ids_and_skips_deleted_players(fleet, make_screen, monkeypatch):
+    from apps.devices import services
+
+    monkeypatch.setattr(services, "FLUSH_BATCH", 3)
+    screen = make_screen(fleet, "Hall")
+    players = _lean_players(fleet, screen, 7)
+    now = time.time()
+    for number, player in enumerate(players):
+        _buffer([player], {"volume": number, "current_content": f"m{number}"}, now + number)
+    gone = players.pop(5)
+    gone.delete()  # its heartbeat stays in the buffer
+    with CaptureQueriesContext(connection) as captured:
+        assert devices_flush_heartbeats() == 7
+    if connection.vendor == "postgresql":
+        assert len([q for q in captured.captured_queries if q["sql"].lstrip().startswith("WITH")]) == 3
+    for player in players:
+        player.refresh_from_db()
+        number = int(player.current_content[1:])
+        assert player.volume == number
+        assert player.last_seen_at == datetime.fromtimestamp(float(f"{now + number:.3f}"), tz=UTC)
+    # The screen came online with the first batch (the three lowest ids), at its latest heartbeat.
+    first = datetime.fromtimestamp(float(f"{now + 2:.3f}"), tz=UTC)
+    assert Screen.objects.get(pk=screen.pk).online_modified_date == first
 
 
 def test_offline_and_back_online_exact_within_the_flush(warm, fleet):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.devices.models import CommandType, DeviceCommand, TelemetrySample
@@ -92,15 +93,17 @@ def test_a_batch_is_written_with_the_same_queries_whatever_its_size(
     ids = list(Device.objects.filter(fleet=fleet).values_list("pk", flat=True))
     now = timezone.now()
     first = [TelemetryReport(device_id=pk, at=now, values={"volume": 10, "temperature": 30.0}) for pk in ids]
-    # Cold cache: the latest rows and the fleets' intervals (2), then the writes (savepoint, the rows they
-    # replace, insert, release: nothing to replace yet).
-    with django_assert_num_queries(6):
+    # PostgreSQL: one statement compares with the latest rows and writes (telemetry.history_sql). Elsewhere:
+    # the latest rows and the fleets' intervals (2), then the writes (savepoint, the rows they replace, insert,
+    # release: nothing to replace yet).
+    postgresql = connection.vendor == "postgresql"
+    with django_assert_num_queries(1 if postgresql else 6):
         assert telemetry_record(reports=first) == 2 * size
     later = now + timedelta(seconds=60)
     changed = [TelemetryReport(device_id=pk, at=later, values={"volume": 11, "temperature": 30.0}) for pk in ids]
-    with django_assert_num_queries(6):  # warm cache: intervals, then the writes (with the update of the replaced)
+    with django_assert_num_queries(1 if postgresql else 7):  # the same, with the update of the replaced
         assert telemetry_record(reports=changed) == size
-    with django_assert_num_queries(1):  # nothing changed: only the intervals
+    with django_assert_num_queries(1 if postgresql else 2):  # nothing changed: nothing written
         assert telemetry_record(reports=changed) == 0
 
 
@@ -150,3 +153,57 @@ def test_failed_commands_and_screenshots_are_countable_over_a_range(api, paired)
     assert (body["failed_commands"], body["screenshots"]) == (3, 1)
     body = api.get(f"{HOST}/devices/{device_id}/command_counts/").json()  # default: the last day
     assert (body["failed_commands"], body["screenshots"]) == (4, 1)
+
+
+# Heartbeats of a few devices over two hours, in calls of one or two reports per device: changes, repeats,
+# the fleet's interval, reboots, storage in parts, values left out (None, ""), a float equal to an integer.
+STEPS = [
+    (0, [{"volume": 40, "temperature": 41.5, "uptime_seconds": 1000, "storage_total_mb": 1000,
+          "storage_free_mb": 400, "app_version": "2.0.0", "ip_address": "10.0.0.7"}]),
+    (60, [{"volume": 40, "temperature": 41.5, "uptime_seconds": 1060, "app_version": "", "ip_address": None}]),
+    (120, [{"volume": 41, "temperature": 41.5, "uptime_seconds": 1119, "storage_total_mb": 1000,
+            "storage_free_mb": None, "storage_used_mb": 600}, {"volume": 40.0, "uptime_seconds": 30}]),
+    (700, [{"volume": 40, "brightness": 80, "uptime_seconds": 610, "wifi_signal": -60}]),
+    (3599, [{"volume": 40, "uptime_seconds": 3480, "os_version": "11", "wifi_signal": -61}]),
+    (3600, [{"volume": 40, "uptime_seconds": 100, "temperature": 41.5}]),
+    (7300, [{"volume": 40, "temperature": 41.5, "brightness": 80}, {"volume": 42, "brightness": 80}]),
+]  # fmt: skip
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compares PostgreSQL's statement with Python's")
+def test_postgresql_keeps_the_same_history_as_the_python_rules(fleet, other_fleet, make_screen):
+    """The flush decides in SQL (telemetry.history_sql) what the portable path decides in Python: the same
+    reports give the same rows, values and latest rows on both."""
+    from apps.devices.models import Device
+    from apps.devices.telemetry import _record_portable
+
+    other_fleet.telemetry_history_interval = 600
+    other_fleet.save()
+    owners = [fleet, other_fleet, None]
+    devices = Device.objects.bulk_create(
+        Device(uuid=f"t{i}", token_hash=f"{i:064x}", fleet=owners[i % 3]) for i in range(6)
+    )
+    sql, python = devices[:3], devices[3:]
+    start = timezone.now()
+    for offset, bodies in STEPS:
+        for device_set, record in ((sql, telemetry_record), (python, None)):
+            reports = [
+                TelemetryReport(device_id=device.pk, at=start + timedelta(seconds=offset + number * 20), values=body)
+                for device in device_set
+                for number, body in enumerate(bodies)
+            ]
+            if record is None:
+                _record_portable(sorted(reports, key=lambda report: report.at), {})
+            else:
+                record(reports=reports)
+
+    def history(device):
+        rows = _rows(device.pk).order_by("type", "created_at")
+        return list(rows.values_list("type", "value", "created_at", "is_latest"))
+
+    for kept, expected in zip(sql, python, strict=True):
+        assert history(kept) == history(expected)
+    assert len(history(sql[0])) > len(STEPS)  # a history, not one row per type
+    storage = [value for kind, value, _, _ in history(sql[0]) if kind == "STORAGE"]
+    assert storage == [{"total_mb": 1000, "free_mb": 400}, {"total_mb": 1000, "used_mb": 600}]
+    assert not _rows(sql[0].pk, "APPLICATION_VERSION").filter(value="").exists()
