@@ -122,16 +122,18 @@ def history_sql(source: str) -> str:
     samples, devices = TelemetrySample._meta.db_table, Device._meta.db_table
     fleets = Device._meta.get_field("fleet").related_model._meta.db_table
     storage = ", ".join(f"'{name}', h.t->'storage_{name}'" for name in STORAGE)
-    reported = ", ".join(
-        [f"('{TelemetryType.STORAGE}', nullif(jsonb_strip_nulls(jsonb_build_object({storage})), '{{}}'::jsonb))"]
-        + [f"('{kind}', h.t->'{source}')" for source, kind in SOURCES]
+    sent = ",".join(f"storage_{name}" for name in STORAGE)
+    types = ",".join([TelemetryType.STORAGE, *(kind for _, kind in SOURCES)])
+    values = ", ".join(
+        [f"CASE WHEN h.t ?| '{{{sent}}}' THEN nullif(jsonb_strip_nulls(jsonb_build_object({storage})), '{{}}') END"]
+        + [f"h.t->'{source}'" for source, _ in SOURCES]
     )
     return f"""
         reported AS (
             SELECT h.id AS device_id, h.at, k.type, k.value,
                 coalesce(nullif(coalesce(h."interval", f.telemetry_history_interval), 0), {DEFAULT_INTERVAL}) AS every
             FROM {source} h JOIN {devices} hd ON hd.id = h.id LEFT JOIN {fleets} f ON f.id = hd.fleet_id
-            CROSS JOIN LATERAL (VALUES {reported}) AS k(type, value)
+            CROSS JOIN LATERAL unnest('{{{types}}}'::text[], ARRAY[{values}]) AS k(type, value)
             WHERE k.value IS NOT NULL AND k.value NOT IN ('null'::jsonb, '""'::jsonb)
         ),
         compared AS (
