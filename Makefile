@@ -35,11 +35,13 @@ lint: install
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file schema.yml
 
-# Players' hot paths against the database's own limit, in one run (needs DATABASE_URL for PostgreSQL).
+# Players' hot paths against the database's own limit, in one run (needs DATABASE_URL for PostgreSQL; the
+# heartbeat flush's also REDIS_URL).
 bench: install
 	$(BIN)/python bench/device_protocol.py $(BENCH_ARGS)
 	$(BIN)/python bench/stats.py $(STATS_BENCH_ARGS)
 	$(BIN)/python bench/management_lists.py $(BENCH_LIST_ARGS)
+	$(BIN)/python bench/flush.py $(FLUSH_BENCH_ARGS)
 
 # N paired players against gunicorn + Celery on PostgreSQL and Redis (needs DATABASE_URL and REDIS_URL);
 # a few minutes. LOADTEST_ARGS="--screens 60000 --interval 60 --duration 180" for the full fleet.
