@@ -371,6 +371,10 @@ SIGNAGE_PAIRING_CODE_TTL = int(os.environ.get("PAIRING_CODE_TTL", "900"))  # sec
 SIGNAGE_PAIRING_ATTEMPTS = int(os.environ.get("PAIRING_ATTEMPTS_PER_MINUTE", "5"))  # wrong codes per user / IP
 SIGNAGE_DEVICE_LOOKAHEAD_HOURS = 48  # players pre-load what plays within this window
 SIGNAGE_DOWNLOAD_URL_TTL = 24 * 3600  # seconds a signed download URL stays valid
+# Behind nginx: players' downloads, once checked, are served by the web server from this internal location
+# (X-Accel-Redirect + the file's storage name; e.g. "/protected-media/" with `location /protected-media/ {
+# internal; alias <MEDIA_ROOT>/; }`). Empty: the workers stream the files themselves.
+SIGNAGE_DOWNLOAD_ACCEL_REDIRECT = os.environ.get("DOWNLOAD_ACCEL_REDIRECT", "")
 SIGNAGE_DEVICE_OFFLINE_FACTOR = 1.5  # heartbeat intervals without news before a device is offline
 # Seconds between flushes of buffered heartbeats (last-seen, telemetry) to the database: the most a Redis
 # loss costs, and how late the database's last_seen_at may be.

@@ -20,16 +20,19 @@ import io
 import ipaddress
 import json
 import math
+import re
 import time
 from datetime import datetime
+from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
 
+from apps.media.models import parse_public_id
 from signage import kv
 from signage.api.ratelimit import WINDOWS, WindowState, rule_for, throttled_payload, tightest, window_keys
 from signage.api.ratelimit import table as rate_limit_table
 
-from . import services
+from . import downloads, services
 from .models import Device, token_hash
 from .playlist import name_key, state_key, summary_key
 from .records import (  # noqa: F401  (lean.remember, lean.forget, ... for the device protocol and bench/fleet.py)
@@ -41,6 +44,7 @@ from .records import (  # noqa: F401  (lean.remember, lean.forget, ... for the d
     generation,
     remember,
     remember_many,
+    screen_key,
 )
 
 MAX_BODY = 8192  # bigger heartbeats take the full path (and its limits)
@@ -128,6 +132,17 @@ return table.concat({3, h, d, r[1], r[2], r[3], r[4], name, state}, '\\n')
 FETCHED = """
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'etag', ARGV[1], 'contents', ARGV[2]) end
 return 1
+"""
+
+# KEYS: the device's screen key, the media's file facts. ARGV: state key prefix. No rate limit: downloads have
+# none (their URLs are signed and expire).
+DOWNLOAD = """
+local screen = redis.call('GET', KEYS[1])
+if not screen or screen == '' then return '0' end
+local facts = redis.call('GET', KEYS[2])
+local state = redis.call('GET', ARGV[1] .. screen)
+if not facts or not state then return '0' end
+return table.concat({'3', facts, state}, '\\n')
 """
 
 # --- the lean requests ------------------------------------------------------------------------------------
@@ -417,12 +432,56 @@ def playlist(request):
     return playlist_not_modified(request) or playlist_full(request)
 
 
+DOWNLOAD_PREFIX, DOWNLOAD_SUFFIX = "/api/device/content/", "/download/"
+NUMBER = re.compile(r"^[0-9]{1,18}\Z")
+
+
+def download(request, content_id: str):
+    """A whole media file by its signed URL, checked as the full view checks it (signature, expiry, the
+    device's screen needs the media) from Redis in one round trip, no SQL; None for the full view, which
+    answers anything else (ranges, PDF pages, a refusal) and remembers the file for the next players."""
+    if request.method != "GET" or "HTTP_RANGE" in request.META:
+        return None
+    parsed = parse_public_id(content_id)
+    query = dict(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True))
+    device_id, expires, signature = query.get("device", ""), query.get("expires", ""), query.get("signature", "")
+    if parsed is None or "page" in query or "pages" in query or not (NUMBER.match(device_id) and NUMBER.match(expires)):
+        return None
+    now = time.time()
+    if int(expires) < now or kv.client() is None:
+        return None
+    if not services.download_signature_matches(int(device_id), parsed[1], int(expires), signature):
+        return None
+    keys = kv.keys(screen_key(device_id), downloads.file_key(content_id), state_key(""))
+    text = kv.hot_script(DOWNLOAD, keys=keys[:2], args=keys[2:])
+    if text[:1] != b"3":
+        return None
+    _, facts, raw = text.decode().split("\n", 2)
+    state = json.loads(raw)
+    if datetime.fromisoformat(state["valid_until"]).timestamp() <= now:
+        return None  # expired: the full view builds it
+    if not any(content["content_id"] == content_id for content in state["contents"]):
+        return None  # the full view says 404
+    facts = json.loads(facts)
+    return downloads.whole_file_response(name=facts["name"], mime_type=facts["mime"], checksum=facts["checksum"])
+
+
 HANDLERS = {
     "/api/device/heartbeat": heartbeat,
     "/api/device/heartbeat/": heartbeat,
     "/api/device/playlist": playlist,
     "/api/device/playlist/": playlist,
 }
+
+
+def handler_for(path: str):
+    """The lean handler of a path (a one-argument callable), or None."""
+    handler = HANDLERS.get(path)
+    if handler is None and path.startswith(DOWNLOAD_PREFIX) and path.endswith(DOWNLOAD_SUFFIX):
+        content_id = path[len(DOWNLOAD_PREFIX) : -len(DOWNLOAD_SUFFIX)]
+        if content_id and "/" not in content_id:
+            return lambda request: download(request, content_id)
+    return handler
 
 
 class LeanDevicePathMiddleware:
@@ -434,7 +493,7 @@ class LeanDevicePathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        handler = HANDLERS.get(request.path_info)
+        handler = handler_for(request.path_info)
         if handler is not None and not request.META.get(DECLINED):
             response = handler(request)
             if response is not None:
@@ -471,11 +530,16 @@ class LeanDeviceWSGI:
         self.application = application
 
     def __call__(self, environ, start_response):
-        handler = HANDLERS.get(environ.get("PATH_INFO", ""))
+        handler = handler_for(environ.get("PATH_INFO", ""))
         if handler is not None:
             response = handler(_WSGIRequest(environ))
             if response is not None:
                 start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-                return [response.content]
+                if not response.streaming:
+                    return [response.content]
+                stream = getattr(response, "file_to_stream", None)
+                if stream is not None and "wsgi.file_wrapper" in environ:  # as Django's WSGIHandler: sendfile
+                    return environ["wsgi.file_wrapper"](stream, response.block_size)
+                return response
             environ[DECLINED] = True  # the middleware does not ask Redis a second time
         return self.application(environ, start_response)

@@ -18,7 +18,7 @@ from signage.api.parsers import MultiPartParser
 from signage.errors import field_error
 from signage.scopes import unscoped
 
-from . import lean, services
+from . import downloads, lean, services
 from .authentication import DeviceAuthentication, IsDevice, IsPairedDevice
 from .models import Device
 from .policies.delivery import device_settings_fetched
@@ -337,6 +337,9 @@ class ContentDownloadView(APIView):
             raise Http404
         if "page" in params or "pages" in params:
             return _pdf_page_response(request, media, params.get("page"))
+        downloads.remember_file(
+            content_id=media.public_id, name=media.file.name, mime_type=media.mime_type, checksum=media.checksum
+        )  # the next downloads of this media take the lean path
         return _file_response(media, request.headers.get("Range", ""))
 
 
@@ -369,11 +372,9 @@ def _pdf_page_response(request, media: Media, page: str | None):
 def _file_response(media: Media, range_header: str):
     size = media.size
     match = RANGE.match(range_header.strip()) if range_header else None
-    if not match or (not match[1] and not match[2]):
-        response = FileResponse(media.file.open("rb"), content_type=media.mime_type)
-        response["Accept-Ranges"] = "bytes"
-        response["ETag"] = f'"{media.checksum}"'
-        return response
+    if not match or (not match[1] and not match[2]) or settings.SIGNAGE_DOWNLOAD_ACCEL_REDIRECT:
+        # the web server in front answers ranges itself
+        return downloads.whole_file_response(name=media.file.name, mime_type=media.mime_type, checksum=media.checksum)
     start, end = match[1], match[2]
     if start:
         first, last = int(start), min(int(end), size - 1) if end else size - 1

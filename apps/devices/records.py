@@ -54,12 +54,24 @@ if #batch > 0 then reply[#reply + 1] = '[' .. table.concat(batch, ',') .. ']' en
 return reply
 """
 
-# KEYS: record, generation. ARGV: the generation read before the database, ttl, field / value pairs.
+# KEYS: record, generation, the device's screen key. ARGV: the generation read before the database, ttl,
+# field / value pairs.
 REMEMBER = """
 if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], redis.call('HGET', KEYS[1], 'screen'), 'EX', ARGV[2])
+return 1
+"""
+
+# KEYS: record, generation. ARGV: the generation's ttl, the screen key's prefix (its device id appended).
+FORGET = """
+local id = redis.call('HGET', KEYS[1], 'id')
+if id then redis.call('DEL', ARGV[2] .. id) end
+redis.call('DEL', KEYS[1])
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 """
 
@@ -70,6 +82,12 @@ def _record_key(hashed: str) -> str:
 
 def _generation_key(hashed: str) -> str:
     return f"device-generation:{hashed}"
+
+
+def screen_key(device_id) -> str:
+    """A remembered device's screen id ('' unpaired), by device id: what a signed download URL names
+    (lean.download). Written and dropped with the record."""
+    return f"device-screen:{device_id}"
 
 
 # --- records ----------------------------------------------------------------------------------------------
@@ -114,7 +132,7 @@ def remember(device, **overrides) -> None:
     pairs, hashed = _record(device, overrides), device.token_hash
     kv.run_script(
         REMEMBER,
-        keys=[kv.key(_record_key(hashed)), kv.key(_generation_key(hashed))],
+        keys=kv.keys(_record_key(hashed), _generation_key(hashed), screen_key(device.pk)),
         args=[seen, RECORD_SECONDS, *pairs],
     )
 
@@ -134,7 +152,7 @@ def remember_many(devices) -> int:
     written = 0
     for device in devices.filter(token_hash__in=hashes):
         seen = (generations.get(device.token_hash) or b"0").decode()
-        keys = [kv.key(_record_key(device.token_hash)), kv.key(_generation_key(device.token_hash))]
+        keys = kv.keys(_record_key(device.token_hash), _generation_key(device.token_hash), screen_key(device.pk))
         script(keys=keys, args=[seen, RECORD_SECONDS, *_record(device, {})], client=pipeline)
         written += 1
     pipeline.execute()
@@ -151,10 +169,10 @@ def forget(token_hashes) -> None:
 
 
 def _forget_now(hashes: list[str]) -> None:
-    pipeline = kv.client().pipeline(transaction=False)
+    redis = kv.client()
+    pipeline, script = redis.pipeline(transaction=False), redis.register_script(FORGET)
+    prefix = kv.key(screen_key(""))
     for hashed in hashes:
-        generation_key = kv.key(_generation_key(hashed))
-        pipeline.incr(generation_key)
-        pipeline.expire(generation_key, 2 * RECORD_SECONDS)
-        pipeline.delete(kv.key(_record_key(hashed)))
+        keys = kv.keys(_record_key(hashed), _generation_key(hashed))
+        script(keys=keys, args=[2 * RECORD_SECONDS, prefix], client=pipeline)
     pipeline.execute()

@@ -7,9 +7,10 @@ from django.dispatch import receiver
 
 from apps.accounts.content import content_changed
 from apps.accounts.models import Fleet
+from apps.media.models import Media
 from apps.screens.models import Screen, ScreenType
 
-from . import records
+from . import downloads, records
 from .models import Device
 from .playlist import name_publish, screens_mark
 from .screenshots.models import Screenshot
@@ -53,6 +54,12 @@ def screen_type_deleted(sender, instance, **kwargs):
 @receiver([post_save, post_delete], sender=Device)
 def device_changed(sender, instance, **kwargs):
     records.forget([instance.token_hash])
+
+
+@receiver([post_save, post_delete], sender=Media)
+def media_changed(sender, instance, **kwargs):
+    """A media's file may have changed or gone: its next download goes the full way (downloads.py)."""
+    downloads.forget_file(instance.public_id)
 
 
 @receiver(post_save, sender=Screen)
