@@ -33,7 +33,7 @@ from signage.api.ratelimit import WINDOWS, WindowState, rule_for, throttled_payl
 from signage.api.ratelimit import table as rate_limit_table
 
 from . import downloads, services
-from .models import Device, token_hash
+from .models import token_hash
 from .playlist import name_key, state_key, summary_key
 from .records import (  # noqa: F401  (lean.remember, lean.forget, ... for the device protocol and bench/fleet.py)
     RECORD_SECONDS,
@@ -127,12 +127,6 @@ if not ok then return table.concat({2, h, d}, '\\n') end
 return table.concat({3, h, d, r[1], r[2], r[3], r[4], name, state}, '\\n')
 """
 )
-
-# KEYS: record. ARGV: etag, contents. After the database: a record forgotten meanwhile stays forgotten.
-FETCHED = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'etag', ARGV[1], 'contents', ARGV[2]) end
-return 1
-"""
 
 # KEYS: the device's screen key, the media's file facts. ARGV: state key prefix. No rate limit: downloads have
 # none (their URLs are signed and expire).
@@ -361,30 +355,11 @@ def _build_url(request):
     return django_request.build_absolute_uri
 
 
-_updates: dict = {}
-
-
-def _record_fetch(device_id: int, etag: str, needed: list[str]) -> None:
-    """What the full path's `device_playlist` writes when a player takes a new playlist: one UPDATE, its
-    SQL written once per database vendor (no per-request query compilation)."""
-    from django.db import connection
-
-    sql = _updates.get(connection.vendor)
-    if sql is None:
-        quote = connection.ops.quote_name
-        cast = "::jsonb" if connection.vendor == "postgresql" else ""
-        sql = _updates[connection.vendor] = (
-            f"UPDATE {quote(Device._meta.db_table)} SET {quote('playlist_etag')} = %s, "
-            f"{quote('content_ids')} = %s{cast} WHERE {quote('id')} = %s"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [etag, json.dumps(needed), device_id])
-
-
 def playlist_full(request):
     """A full playlist fetch (no If-None-Match) from the published state in one Redis round trip, the
-    player's own signed download URLs spliced in; when the player takes a new playlist, one UPDATE and a
-    second round trip for its record. None for the full view (which answers the same body)."""
+    player's own signed download URLs spliced in; when the player takes a new playlist, a second round trip
+    for its record and the fetch buffer (services.device_fetched). No SQL. None for the full view (which
+    answers the same body)."""
     if request.method != "GET" or "HTTP_IF_NONE_MATCH" in request.META:
         return None
     redis, hashed = kv.client(), _token_hash(request)
@@ -416,13 +391,8 @@ def playlist_full(request):
         state=state,
         build_url=build_url,
     )
-    if fetched != state["etag"] or contents != ",".join(needed):
-        if isinstance(request, _WSGIRequest):  # what request_started does for Django's requests
-            from django.db import close_old_connections
-
-            close_old_connections()
-        _record_fetch(int(device_id), state["etag"], needed)
-        kv.hot_script(FETCHED, keys=keys[:1], args=[state["etag"], ",".join(needed)])
+    if fetched != state["etag"] or contents != ",".join(needed):  # written behind: no SQL
+        services.device_fetched(device_id=int(device_id), token_hash=hashed, etag=state["etag"], content_ids=needed)
     content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     headers = {**_headers(state_response), "ETag": f'"{state["etag"]}"', "Content-Length": str(len(content))}
     return HttpResponse(content, content_type="application/json", headers=headers)

@@ -13,6 +13,9 @@ from signage import kv
 
 RECORD_SECONDS = 24 * 3600  # a record unused for a day is dropped; the next request rebuilds it
 SEEN, TELEMETRY = "heartbeats:seen", "heartbeats:telemetry"  # the buffers services.devices_flush_heartbeats reads
+# What players took at their last playlist fetch, device id -> "<etag> <content ids, comma-separated>", newer
+# than the database's playlist_etag / content_ids until services.devices_flush_fetches writes it there.
+FETCHED = "playlists:fetched"
 
 # KEYS: the seen and telemetry buffers. ARGV: devices per batch. Takes and empties both buffers at once and
 # returns how many devices they held, then the heartbeats as JSON arrays of at most that many devices, in the
@@ -54,14 +57,26 @@ if #batch > 0 then reply[#reply + 1] = '[' .. table.concat(batch, ',') .. ']' en
 return reply
 """
 
-# KEYS: record, generation, the device's screen key. ARGV: the generation read before the database, ttl,
-# field / value pairs.
+# KEYS: record, generation, the device's screen key, the fetch buffer. ARGV: the generation read before the
+# database, ttl, field / value pairs. A fetch not yet flushed is newer than the database's etag and contents.
 REMEMBER = """
 if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], redis.call('HGET', KEYS[1], 'screen'), 'EX', ARGV[2])
+local pending = redis.call('HGET', KEYS[4], redis.call('HGET', KEYS[1], 'id'))
+if pending then
+  local space = string.find(pending, ' ', 1, true)
+  redis.call('HSET', KEYS[1], 'etag', string.sub(pending, 1, space - 1), 'contents', string.sub(pending, space + 1))
+end
+return 1
+"""
+
+# KEYS: record, the fetch buffer. ARGV: device id, etag, contents. A record forgotten meanwhile stays forgotten.
+FETCH = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'etag', ARGV[2], 'contents', ARGV[3]) end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 return 1
 """
 
@@ -132,7 +147,7 @@ def remember(device, **overrides) -> None:
     pairs, hashed = _record(device, overrides), device.token_hash
     kv.run_script(
         REMEMBER,
-        keys=kv.keys(_record_key(hashed), _generation_key(hashed), screen_key(device.pk)),
+        keys=kv.keys(_record_key(hashed), _generation_key(hashed), screen_key(device.pk), FETCHED),
         args=[seen, RECORD_SECONDS, *pairs],
     )
 
@@ -152,11 +167,30 @@ def remember_many(devices) -> int:
     written = 0
     for device in devices.filter(token_hash__in=hashes):
         seen = (generations.get(device.token_hash) or b"0").decode()
-        keys = kv.keys(_record_key(device.token_hash), _generation_key(device.token_hash), screen_key(device.pk))
+        keys = kv.keys(
+            _record_key(device.token_hash), _generation_key(device.token_hash), screen_key(device.pk), FETCHED
+        )
         script(keys=keys, args=[seen, RECORD_SECONDS, *_record(device, {})], client=pipeline)
         written += 1
     pipeline.execute()
     return written
+
+
+def fetch_record(*, device_id: int, token_hash: str, etag: str, content_ids: list[str]) -> None:
+    """What a player took at a playlist fetch: into its record (if remembered) and the fetch buffer, which
+    services.devices_flush_fetches writes to the database; one round trip (ids hold no comma or space)."""
+    keys = kv.keys(_record_key(token_hash), FETCHED)
+    kv.hot_script(FETCH, keys=keys, args=[device_id, etag, ",".join(content_ids)])
+
+
+def fetch_pending(device_id: int) -> tuple[str, list[str]] | None:
+    """A fetch not yet written to the database: (etag, content ids), newer than the device's columns."""
+    redis = kv.client()
+    raw = redis.hget(kv.key(FETCHED), str(device_id)) if redis is not None else None
+    if raw is None:
+        return None
+    etag, _, contents = raw.decode().partition(" ")
+    return etag, contents.split(",") if contents else []
 
 
 def forget(token_hashes) -> None:

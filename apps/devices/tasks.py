@@ -8,7 +8,7 @@ from .models import Device
 from .playlist import playlists_rebuild
 from .policies.delivery import devices_settings_refresh
 from .screenshots.services import screenshots_request_due
-from .services import devices_flush_heartbeats, devices_mark_offline
+from .services import devices_flush_fetches, devices_flush_heartbeats, devices_mark_offline
 
 
 @shared_task
@@ -19,7 +19,9 @@ def mark_devices_offline() -> list[int]:
 
 @shared_task
 def flush_heartbeats() -> int:
-    """Periodic (beat, every SIGNAGE_HEARTBEAT_FLUSH_SECONDS): buffered last-seen and telemetry to the database."""
+    """Periodic (beat, every SIGNAGE_HEARTBEAT_FLUSH_SECONDS): buffered last-seen, telemetry and playlist fetches
+    to the database."""
+    devices_flush_fetches()
     return devices_flush_heartbeats()
 
 

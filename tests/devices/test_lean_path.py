@@ -369,6 +369,13 @@ def test_screens_of_one_shape_share_their_state_and_others_keep_their_own(fleet,
     assert [item["media_id"] for item in together[screens[0].pk]["items"]] == [first.pk, second.pk]
 
 
+def test_a_fetch_lost_with_redis_before_its_flush_costs_one_more_fetch(warm):
+    cache_clear_own()  # the fetch buffer went with the rest
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is True
+    assert warm.get("/api/device/playlist").json()["etag"] == warm.etag.strip('"')
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
+
+
 def test_an_expired_state_is_rebuilt_by_the_sweep(warm):
     from apps.devices.playlist import DUE, summary_key
     from signage import kv
@@ -383,6 +390,9 @@ def test_an_expired_state_is_rebuilt_by_the_sweep(warm):
 
 
 def test_a_missing_state_is_built_on_the_full_path(warm):
+    from apps.devices.services import devices_flush_fetches
+
+    assert devices_flush_fetches() == 1  # the player's fetch, written by the periodic flush
     cache_clear_own()  # Redis lost: no records, no states (this test's keys only, not a FLUSHDB)
     beat = warm.post("/api/device/heartbeat", {}, format="json").json()
     assert beat["has_update"] is False  # rebuilt identical to what the player has

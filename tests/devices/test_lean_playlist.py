@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.devices.lean import DECLINED, LeanDeviceWSGI
 from apps.devices.models import Device
+from apps.devices.services import devices_flush_fetches
 
 from .conftest import HOST, RedisRoundTrips
 from .test_lean_wsgi import Passed, call, token_of
@@ -50,7 +51,7 @@ def test_a_full_fetch_is_the_full_views_body_with_no_sql_and_one_round_trip(warm
         assert warm.get(item["download_url"]).status_code == 200
 
 
-def test_a_new_playlist_costs_one_update_and_two_round_trips(
+def test_a_new_playlist_costs_two_round_trips_and_no_sql_and_the_flush_writes_it(
     warm, api, fleet, make_media, django_capture_on_commit_callbacks, monkeypatch
 ):
     ad = api.get(f"{HOST}/ads/").json()["results"][0]
@@ -65,13 +66,16 @@ def test_a_new_playlist_costs_one_update_and_two_round_trips(
     trips = RedisRoundTrips(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         response = warm.get("/api/device/playlist")
-    assert (response.status_code, len(queries), trips.count) == (200, 1, 2)
-    assert queries.captured_queries[0]["sql"].startswith("UPDATE")
+    assert (response.status_code, len(queries), trips.count) == (200, 0, 2)
     body = response.json()
     assert body["etag"] != warm.etag and response["ETag"] == f'"{body["etag"]}"'
     assert body["content_to_delete"] == [old] and other.public_id in [
         c["content_id"] for c in body["content_to_download"]
     ]
+    assert Device.objects.get().playlist_etag != body["etag"]  # written behind: the flush writes it
+    with CaptureQueriesContext(connection) as queries:
+        assert devices_flush_fetches() == 1
+    assert len(queries) == 1
     device = Device.objects.get()
     assert device.playlist_etag == body["etag"] and device.content_ids == [
         c["content_id"] for c in body["content_to_download"]
@@ -104,3 +108,27 @@ def test_below_django_a_full_fetch_is_answered_and_a_bad_host_goes_to_django(war
     assert answer["headers"]["Content-Length"] == str(len(answer["body"]))
     call(application, "GET", "/api/device/playlist", token=token_of(warm), HTTP_HOST="evil.example")
     assert [path for path, _, _ in django_app.calls] == ["/api/device/playlist"]  # Django answers its 400
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_the_fetch_flush_is_one_statement_for_a_batch_and_the_last_fetch_wins(screen, make_devices, count):
+    from apps.devices import records
+
+    make_devices(screen, count)
+    devices = list(Device.objects.order_by("pk"))
+    for index, device in enumerate(devices):
+        records.fetch_record(device_id=device.pk, token_hash=device.token_hash, etag="a" * 64, content_ids=[])
+        records.fetch_record(
+            device_id=device.pk,
+            token_hash=device.token_hash,
+            etag=f"{index:064d}",
+            content_ids=[f"video-{index}", "picture-1"],
+        )
+    assert records.fetch_pending(devices[-1].pk) == (f"{count - 1:064d}", [f"video-{count - 1}", "picture-1"])
+    with CaptureQueriesContext(connection) as queries:
+        assert devices_flush_fetches() == count
+    assert len(queries) == 1
+    assert [(d.playlist_etag, d.content_ids) for d in Device.objects.order_by("pk")] == [
+        (f"{index:064d}", [f"video-{index}", "picture-1"]) for index in range(count)
+    ]
+    assert records.fetch_pending(devices[0].pk) is None and devices_flush_fetches() == 0
