@@ -207,6 +207,7 @@ class PlaylistView(DeviceView):
             from .playlist import current_state
 
             state_etag = current_state(device.screen)["etag"]
+            services.device_last_fetch(device)
             if constant_time_compare(wanted, state_etag) and device.playlist_etag == state_etag:
                 response = HttpResponse(status=304)
                 response["ETag"] = f'"{state_etag}"'

@@ -176,6 +176,8 @@ def device_heartbeat(*, device: Device, telemetry: dict, results: list[dict]) ->
     changes = {field: telemetry[field] for field in TELEMETRY if field in telemetry}
     devices_record_seen(seen={device.pk: now}, telemetry={device.pk: changes} if changes else {})
     state = current_state(device.screen, now) if device.screen_id else None
+    if state is not None:
+        device_last_fetch(device)
     return {
         "status": "ok",
         "paired": device.paired,
@@ -344,9 +346,7 @@ _download_paths: dict = {}
 
 def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
     """The playlist payload for a paired device (with its own signed download URLs) and its ETag."""
-    pending = records.fetch_pending(device.pk)
-    if pending is not None:  # its last fetch, not yet flushed
-        device.playlist_etag, device.content_ids = pending
+    device_last_fetch(device)
     state = current_state(device.screen)
     payload, needed = playlist_payload(
         device_id=device.pk,
@@ -360,6 +360,14 @@ def device_playlist(*, device: Device, build_url) -> tuple[dict, str]:
         device_fetched(device_id=device.pk, token_hash=device.token_hash, etag=state["etag"], content_ids=needed)
         device.playlist_etag, device.content_ids = state["etag"], needed  # what lean.remember keeps
     return payload, state["etag"]
+
+
+def device_last_fetch(device: Device) -> None:
+    """Bring the device's playlist_etag and content_ids up to its last fetch, when the flush has not written
+    it yet (device_fetched): what the full path compares and remembers."""
+    pending = records.fetch_pending(device.pk)
+    if pending is not None:
+        device.playlist_etag, device.content_ids = pending
 
 
 def device_fetched(*, device_id: int, token_hash: str, etag: str, content_ids: list[str]) -> None:

@@ -132,3 +132,31 @@ def test_the_fetch_flush_is_one_statement_for_a_batch_and_the_last_fetch_wins(sc
         (f"{index:064d}", [f"video-{index}", "picture-1"]) for index in range(count)
     ]
     assert records.fetch_pending(devices[0].pk) is None and devices_flush_fetches() == 0
+
+
+def test_a_fetch_not_yet_flushed_is_what_the_full_path_compares_and_remembers(
+    warm, api, fleet, make_media, django_capture_on_commit_callbacks
+):
+    from apps.devices import records
+
+    ad = api.get(f"{HOST}/ads/").json()["results"][0]
+    other = make_media(fleet, name="new")
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(
+            ad["url"],
+            {"broadcasts": [{"media": f"{HOST}/medias/{other.public_id}/", "screens": [str(warm.screen.pk)]}]},
+            format="json",
+        )
+    taken = warm.get("/api/device/playlist")  # lean, buffered
+    device = Device.objects.get()
+    assert device.playlist_etag != taken.json()["etag"]
+    # Its record forgotten (a command, a save): the full path answers from the buffer, not the stale columns.
+    records.forget([device.token_hash])
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
+    records.forget([device.token_hash])
+    assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=taken["ETag"]).status_code == 304
+    records.forget([device.token_hash])
+    assert warm.get("/api/device/playlist").json()["content_to_delete"] == []
+    # The heartbeat above remembered the record from the buffer: the lean path says the same.
+    assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
+    assert warm.get("/api/device/playlist").json()["content_to_delete"] == []
