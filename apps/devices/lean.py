@@ -356,11 +356,11 @@ def _build_url(request):
 
 
 def playlist_full(request):
-    """A full playlist fetch (no If-None-Match) from the published state in one Redis round trip, the
-    player's own signed download URLs spliced in; when the player takes a new playlist, a second round trip
-    for its record and the fetch buffer (services.device_fetched). No SQL. None for the full view (which
-    answers the same body)."""
-    if request.method != "GET" or "HTTP_IF_NONE_MATCH" in request.META:
+    """A full playlist fetch (no If-None-Match, or one that is not current) from the published state in one
+    Redis round trip, the player's own signed download URLs spliced in; when the player takes a new playlist,
+    a second round trip for its record and the fetch buffer (services.device_fetched). No SQL. None for the
+    full view (which answers the same body)."""
+    if request.method != "GET":
         return None
     redis, hashed = kv.client(), _token_hash(request)
     if redis is None or hashed is None:
@@ -399,6 +399,8 @@ def playlist_full(request):
 
 
 def playlist(request):
+    """A 304 when the player's ETag is current, else the full body: a player told `has_update` sends its old
+    ETag (two round trips then, the first one counting nothing)."""
     return playlist_not_modified(request) or playlist_full(request)
 
 

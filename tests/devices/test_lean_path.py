@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.devices.lean import DECLINED
 from apps.devices.models import Device, DeviceCommand
 from apps.devices.services import devices_flush_heartbeats, devices_mark_offline
 from apps.devices.tasks import rebuild_playlists
@@ -22,6 +23,7 @@ from signage.scopes import fleet_guard
 from tests.conftest import cache_clear_own
 
 from .conftest import HOST, RedisRoundTrips
+from .test_lean_playlist import comparable
 
 pytestmark = [
     pytest.mark.django_db,
@@ -285,9 +287,16 @@ def test_a_content_change_is_rebuilt_off_the_request_path(
     with CaptureQueriesContext(connection) as captured:
         beat = warm.post("/api/device/heartbeat", {}, format="json").json()
     assert (beat["has_update"], len(captured), trips.count) == (True, 0, 1)
-    # The old ETag is no longer current: the full path answers with the new playlist.
-    changed = warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag)
-    assert changed.status_code == 200 and changed["ETag"] != warm.etag
+    # The old ETag is no longer current: the lean path answers with the new playlist, as the full view would.
+    trips.count = 0
+    with CaptureQueriesContext(connection) as captured:
+        changed = warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag)
+    assert (changed.status_code, len(captured), trips.count) == (200, 0, 3)  # no 304, the full body, its record
+    full_view = warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag, **{DECLINED: True})
+    assert changed["ETag"] != warm.etag and changed["ETag"] == full_view["ETag"]
+    lean, full = comparable(changed.json()), comparable(full_view.json())
+    old = ad["broadcasts"][0]["media"].rstrip("/").rsplit("/", 1)[1]
+    assert (lean.pop("content_to_delete"), full.pop("content_to_delete"), lean) == ([old], [], full)
     assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
 
 
