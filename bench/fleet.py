@@ -769,8 +769,18 @@ def measure(args, env: dict, data: dict, processes: list, folder: Path) -> tuple
     def download(i):  # a 1 KiB media file by a player's signed URL
         return "GET", data["downloads"][i % len(data["downloads"])], {}, b"", 200
 
+    def stats(i):  # a proof-of-play batch of one display, as players post every few heartbeats
+        item = data["items"][0]
+        event = {
+            "id": str(uuid.uuid4()), "media": item["content_id"], "ad": item["ad_id"],
+            "broadcast": item["broadcast_id"], "duration": 10,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2)),
+        }  # fmt: skip
+        headers = {"Authorization": f"Device {tokens[i % len(tokens)]}", "Content-Type": "application/json"}
+        return "POST", "/api/device/stats", headers, json.dumps({"events": [event]}).encode(), 200
+
     paths = (("trivial Django view", trivial), ("idle heartbeat", heartbeat), ("playlist 304", not_modified))
-    paths += (("playlist (full)", full_playlist), ("download", download))
+    paths += (("playlist (full)", full_playlist), ("download", download), ("proof of play", stats))
     for label, make in (*paths, ("trivial Django view ", trivial)):
         before, began = meter.snapshot(), time.monotonic()
         count, samples, errors = run(closed_loop(args.port, args.capacity_seconds, args.concurrency, make))

@@ -17,9 +17,10 @@ from .models import Device, token_hash
 PROTOCOL_FIELDS = [
     "id", "uuid", "name", "fleet", "screen", "pairing_code", "pairing_expires_at", "is_locked", "lock_pin",
     "has_pending_commands", "playlist_etag", "content_ids", "license_key", "token_hash", "online",
-    "settings_version", "settings_fetched",
+    "settings_version", "settings_fetched", "created",
     "screen__id", "screen__name", "screen__fleet", "screen__online", "screen__active", "screen__timezone",
     "screen__opening_hours", "screen__schedule_mode", "screen__place", "fleet__id", "fleet__heartbeat_interval",
+    "fleet__timezone",
 ]  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.ads.models import Ad, Broadcast
 from apps.devices.models import Device
 from apps.media.models import Media, parse_public_id
+from apps.places.models import Place
 
 from . import partitions
 from .models import PlayEvent
@@ -131,6 +132,7 @@ class CheckedBatch:
     duration: list[float] = field(default_factory=list)
     ad_names: dict[str, str] = field(default_factory=dict)
     media: dict[int, tuple[str, str]] = field(default_factory=dict)  # id: (type, name)
+    place_name: str = ""  # of the player's screen's place
 
     def sql_params(self) -> dict:
         """INGEST_SQL's parameters: an array literal per column (uuids, numbers and ISO dates need no
@@ -173,40 +175,80 @@ class CheckedBatch:
         ]
 
 
+def _named(*, fleet_id, media: set, ads: set, broadcasts: set, place_id) -> tuple[dict, dict, dict, str]:
+    """Of the fleet's media, campaigns and broadcasts with these ids: {media id: (type, name)}, {campaign id:
+    name}, {broadcast id: (campaign id, campaign name)} (ids as text), and the place's name ("" if none).
+    One statement on PostgreSQL (its SQL written once), one query per kind elsewhere."""
+    if connection.vendor == "postgresql":
+        found: dict = {"media": {}, "ad": {}, "broadcast": {}, "place": {}}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _named_sql(),
+                {"fleet": fleet_id, "media": list(media), "ads": list(ads), "broadcasts": list(broadcasts),
+                 "place": place_id},
+            )  # fmt: skip
+            for kind, pk, first, second in cursor.fetchall():
+                found[kind][pk] = (first, second)
+        return (
+            {int(pk): values for pk, values in found["media"].items()},
+            {pk: name for pk, (name, _) in found["ad"].items()},
+            found["broadcast"],
+            next(iter(found["place"].values()), ("", None))[0],
+        )
+    named_media = {
+        pk: (kind, name)
+        for pk, kind, name in Media.objects.filter(pk__in=media, fleet_id=fleet_id).values_list("pk", "type", "name")
+    }
+    named_ads = {
+        str(pk): name for pk, name in Ad.objects.filter(pk__in=ads, fleet_id=fleet_id).values_list("pk", "name")
+    }
+    named_broadcasts = {
+        str(pk): (str(ad_id), ad_name)
+        for pk, ad_id, ad_name in Broadcast.objects.filter(pk__in=broadcasts, ad__fleet_id=fleet_id).values_list(
+            "pk", "ad_id", "ad__name"
+        )
+    }
+    place = Place.objects.filter(pk=place_id).values_list("name", flat=True).first() if place_id else None
+    return named_media, named_ads, named_broadcasts, place or ""
+
+
+_named_sqls: dict = {}
+
+
+def _named_sql() -> str:
+    """`_named`'s statement on PostgreSQL, with the models' tables (their columns: id, fleet_id, type, name,
+    ad_id)."""
+    sql = _named_sqls.get("postgresql")
+    if sql is None:
+        media, ads, broadcasts, places = (model._meta.db_table for model in (Media, Ad, Broadcast, Place))
+        sql = _named_sqls["postgresql"] = f"""
+            SELECT 'media', m.id::text, m.type::text, m.name::text FROM {media} m
+            WHERE m.fleet_id = %(fleet)s AND m.id = ANY(%(media)s::bigint[])
+            UNION ALL
+            SELECT 'ad', a.id::text, a.name::text, NULL FROM {ads} a
+            WHERE a.fleet_id = %(fleet)s AND a.id = ANY(%(ads)s::uuid[])
+            UNION ALL
+            SELECT 'broadcast', b.id::text, b.ad_id::text, a.name::text FROM {broadcasts} b
+            JOIN {ads} a ON a.id = b.ad_id WHERE a.fleet_id = %(fleet)s AND b.id = ANY(%(broadcasts)s::uuid[])
+            UNION ALL
+            SELECT 'place', p.id::text, p.name::text, NULL FROM {places} p WHERE p.id = %(place)s
+        """
+    return sql
+
+
 def play_events_check(*, device: Device, events: list[dict]) -> CheckedBatch:
     """The batch as it would be stored, or a ValidationError naming each bad event: a media, campaign or
     broadcast that is not of the player's fleet (or does not exist), a broadcast of another campaign, a
     date in the future or before the player registered. Events come from protocol.parse_batch (uuids as
-    text, `started_text` the date as ISO text). Three queries whatever the batch size, one per kind of
-    id, each for every id of the batch at once."""
-    fleet_id = device.fleet_id
+    text, `started_text` the date as ISO text). One statement whatever the batch size on PostgreSQL
+    (`_named`), its place's name with it."""
     media_keys = {name: parse_public_id(name) for name in {event["media"] for event in events}}
-    wanted_media = {key[1] for key in media_keys.values() if key}
-    media = {
-        pk: (kind, name)
-        for pk, kind, name in Media.objects.filter(pk__in=wanted_media, fleet_id=fleet_id).values_list(
-            "pk", "type", "name"
-        )
-    }
-    wanted_ads = {event["ad"] for event in events if event["ad"]}
-    ads = (
-        {
-            str(pk): name
-            for pk, name in Ad.objects.filter(pk__in=wanted_ads, fleet_id=fleet_id).values_list("pk", "name")
-        }
-        if wanted_ads
-        else {}
-    )
-    wanted_broadcasts = {event["broadcast"] for event in events if event["broadcast"]}
-    broadcasts = (
-        {
-            str(pk): (str(ad_id), ad_name)
-            for pk, ad_id, ad_name in Broadcast.objects.filter(
-                pk__in=wanted_broadcasts, ad__fleet_id=fleet_id
-            ).values_list("pk", "ad_id", "ad__name")
-        }
-        if wanted_broadcasts
-        else {}
+    media, ads, broadcasts, place_name = _named(
+        fleet_id=device.fleet_id,
+        media={key[1] for key in media_keys.values() if key},
+        ads={event["ad"] for event in events if event["ad"]},
+        broadcasts={event["broadcast"] for event in events if event["broadcast"]},
+        place_id=device.screen.place_id,
     )
     # Each media name of the batch: its id when it is this fleet's, else None.
     media_ids = {}
@@ -221,6 +263,7 @@ def play_events_check(*, device: Device, events: list[dict]) -> CheckedBatch:
     batch = CheckedBatch(
         ad_names={**{ad_id: name for ad_id, name in broadcasts.values()}, **ads},
         media={pk: media[pk] for pk in media_ids.values() if pk is not None},
+        place_name=place_name,
     )
     for event in events:
         media_id = media_ids[event["media"]]
@@ -256,11 +299,10 @@ def play_events_ingest(*, device: Device, events: list[dict]) -> int:
     refused whole (ValidationError naming the events). Events the player already sent (same event id and
     started_at) are skipped. Returns how many were new. On PostgreSQL the hourly and daily rollups are
     updated in the same transaction, by the same statement."""
-    # The player as it is now, with what the ledger copies (the protocol's authentication loads less).
-    device = Device.objects.select_related("screen__place", "fleet").get(pk=device.pk)
+    # The player as its authentication loaded it in this request (authentication.PROTOCOL_FIELDS holds what
+    # the ledger copies); its place's name is read with the names of the events' media and campaigns.
     batch = play_events_check(device=device, events=events)
     screen = device.screen
-    place = screen.place if screen.place_id else None
     constants = {
         "fleet_id": device.fleet_id,
         "device_id": device.pk,
@@ -268,7 +310,7 @@ def play_events_ingest(*, device: Device, events: list[dict]) -> int:
         "screen_id": screen.pk,
         "screen_name": screen.name,
         "place_id": screen.place_id,
-        "place_name": place.name if place else "",
+        "place_name": batch.place_name,
         "timezone": _screen_timezone(device),
         "received_at": timezone.now(),
     }

@@ -167,6 +167,9 @@ def test_ingestion_costs_the_same_queries_for_1_and_500_events(setup):
             assert player.post(batch).json()["stored"] == size
         counts.append(len(queries))
     assert counts[0] == counts[1]
+    if connection.vendor == "postgresql":  # the player, the names (media, campaigns, broadcasts, place), the INSERT
+        sql = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+        assert len(sql) == 3, sql
 
 
 @pytest.mark.django_db(transaction=True)
