@@ -518,11 +518,13 @@ def _record_seen_postgresql(heartbeats: str) -> list:
             assignments.append(
                 f"{column.column} = CASE WHEN v.t ? '{name}' THEN (v.t->>'{name}')::{kind} ELSE d.{column.column} END"
             )
+        # NO KEY UPDATE: the rows are locked against other writers of these columns, not against inserts of
+        # rows that reference the devices (commands, telemetry, screenshots), which need only a key share.
         sql = _statements["seen"] = f"""
             WITH v AS ({HEARTBEATS}),
             previous AS (
                 SELECT d.id, d.online, s.online AS screen_online FROM {table} d JOIN v ON v.id = d.id
-                LEFT JOIN {screens} s ON s.id = d.screen_id ORDER BY d.id FOR UPDATE OF d
+                LEFT JOIN {screens} s ON s.id = d.screen_id ORDER BY d.id FOR NO KEY UPDATE OF d
             ),
             updated AS (
                 UPDATE {table} d SET last_seen_at = GREATEST(d.last_seen_at, v.at), online = true,
@@ -600,7 +602,7 @@ def devices_mark_offline() -> tuple[int, int]:
             late = now - timedelta(seconds=interval * factor)
             no_fleet = Q(fleet__isnull=True) if interval == DEFAULT_HEARTBEAT_INTERVAL else Q(pk__in=[])
             silent = Device.objects.filter(Q(fleet__heartbeat_interval=interval) | no_fleet, online=True)
-            late_ones = silent.filter(last_seen_at__lt=late).order_by("pk").select_for_update(of=("self",))
+            late_ones = silent.filter(last_seen_at__lt=late).order_by("pk").select_for_update(of=("self",), no_key=True)
             rows = list(late_ones.values_list("pk", "token_hash", "last_seen_at"))
             flipped += Device.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(online=False)
             records.forget([hashed for _, hashed, _ in rows])  # their next heartbeat goes the full way: back online
