@@ -4,7 +4,8 @@ Starts gunicorn (sync workers) on PostgreSQL and Redis, in a database and a Redi
 fills N screens, each with a paired player and C campaigns; then, all in one run:
 
 1. Capacity, closed loop for a few seconds each: a trivial Django view (before and after), the idle
-   heartbeat, the unchanged playlist (304), the full playlist and a download under the same gunicorn; the
+   heartbeat, the unchanged playlist (304), the full playlist, a download and a proof-of-play batch of one
+   display under the same gunicorn; the
    database doing a heartbeat's SQL (the device by its token, then its UPDATE) from psycopg in as many
    processes as gunicorn has workers; Redis running the heartbeat's script from as many processes.
    Requests per second, p50 / p99, the CPU the gunicorn workers spent per request, and each part's share
