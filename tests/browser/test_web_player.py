@@ -27,6 +27,7 @@ from .server import RestartableServer
 
 COLOUR = (20, 160, 90)
 STATS = "/api/device/stats"
+HEARTBEAT = "/api/device/heartbeat"
 
 
 def free_port() -> int:
@@ -40,7 +41,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def server():
-    live = RestartableServer(free_port(), record=(STATS,))
+    live = RestartableServer(free_port(), record=(STATS, HEARTBEAT))
     live.start()
     yield live
     live.stop()
@@ -178,6 +179,10 @@ def test_the_web_player_pairs_plays_offline_and_reports_each_display_once(
         posts_before = len(server.bodies)
         server.start()
         wait_for(lambda: not player.evaluate(PENDING_IDS), timeout=40, what="the queue to empty")
+        # Online again: proof of play goes with the heartbeats (every 5 s), not a batch a display (every 2 s).
+        marker = len(server.bodies)
+        time.sleep(10.5)
+        window = [path.rstrip("/") for path, _ in server.bodies[marker:]]
         player.screenshot(path=str(tmp_path / "player.png"))
         browser.close()
 
@@ -187,10 +192,13 @@ def test_the_web_player_pairs_plays_offline_and_reports_each_display_once(
     assert close_to(online_colour, COLOUR) and close_to(offline_colour, COLOUR), (online_colour, offline_colour)
     assert offline_src == shown["src"]
     assert len(offline_ids) >= 3, offline_ids  # at least two displays while the server was down
-    sent = [event["id"] for path, body in server.bodies[posts_before:] for event in body["events"]]
+    posts = [(path.rstrip("/"), body) for path, body in server.bodies]
+    batches = [body for path, body in posts if path == STATS]
+    sent = [event["id"] for path, body in posts[posts_before:] if path == STATS for event in body["events"]]
     assert all(sent.count(event_id) == 1 for event_id in offline_ids), sent
-    every = [event["id"] for path, body in server.bodies for event in body["events"]]
+    every = [event["id"] for body in batches for event in body["events"]]
     assert len(every) == len(set(every)), "an acknowledged display was sent again"
+    assert 0 < window.count(STATS) <= window.count(HEARTBEAT), window
     stored = PlayEvent.objects.filter(event_id__in=offline_ids)
     assert stored.count() == len(offline_ids)
     assert {str(event.media_id) for event in stored} == {media["id"].split("-")[1]}
