@@ -183,14 +183,26 @@ def fetch_record(*, device_id: int, token_hash: str, etag: str, content_ids: lis
     kv.hot_script(FETCH, keys=keys, args=[device_id, etag, ",".join(content_ids)])
 
 
+def _fetch(raw: bytes) -> tuple[str, list[str]]:
+    """(etag, content ids) of a fetch as FETCH buffers it."""
+    etag, _, contents = raw.decode().partition(" ")
+    return etag, contents.split(",") if contents else []
+
+
 def fetch_pending(device_id: int) -> tuple[str, list[str]] | None:
     """A fetch not yet written to the database: (etag, content ids), newer than the device's columns."""
     redis = kv.client()
     raw = redis.hget(kv.key(FETCHED), str(device_id)) if redis is not None else None
-    if raw is None:
-        return None
-    etag, _, contents = raw.decode().partition(" ")
-    return etag, contents.split(",") if contents else []
+    return None if raw is None else _fetch(raw)
+
+
+def fetches_take() -> dict[int, tuple[str, list[str]]]:
+    """The buffered fetches (device id -> (etag, content ids)), the buffer emptied at once."""
+    pipeline = kv.client().pipeline(transaction=True)
+    pipeline.hgetall(kv.key(FETCHED))
+    pipeline.delete(kv.key(FETCHED))
+    raw, _ = pipeline.execute()
+    return {int(pk): _fetch(value) for pk, value in raw.items()}
 
 
 def forget(token_hashes) -> None:

@@ -384,22 +384,14 @@ def devices_flush_fetches() -> int:
     """Write the buffered playlist fetches (records.FETCHED) to the devices' playlist_etag and content_ids: one
     UPDATE per FLUSH_BATCH devices. Runs with the heartbeats' flush: a Redis loss costs at most that interval
     of fetches (their players fetch once more, and may be told to delete a little less). Returns how many."""
-    redis = kv.client()
-    if redis is None:
+    if kv.client() is None:
         return 0
-    pipeline = redis.pipeline(transaction=True)  # take the buffer and empty it atomically
-    pipeline.hgetall(kv.key(records.FETCHED))
-    pipeline.delete(kv.key(records.FETCHED))
-    raw, _ = pipeline.execute()
-    fetched = {}
-    for pk, value in raw.items():
-        etag, _, contents = value.decode().partition(" ")
-        fetched[int(pk)] = (etag, contents.split(",") if contents else [])
+    fetched = records.fetches_take()
     ids = sorted(fetched)
+    table = Device._meta.db_table
     for start in range(0, len(ids), FLUSH_BATCH):
         batch = ids[start : start + FLUSH_BATCH]
         if connection.vendor == "postgresql":
-            table = Device._meta.db_table
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"""UPDATE {table} d SET playlist_etag = v.etag, content_ids = v.contents
