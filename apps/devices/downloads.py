@@ -14,6 +14,8 @@ their ranges) from an `internal` location, so a worker spends nothing on them.
 """
 
 import json
+import re
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings
@@ -21,9 +23,33 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, HttpResponse
 
+from apps.media.models import parse_public_id
 from signage import kv
 
+from . import services
+
 FILE_SECONDS = 24 * 3600  # facts unused for a day are dropped; the next download goes the full way
+NUMBER = re.compile(r"^[0-9]{1,18}$")
+
+
+class SignedDownload(NamedTuple):
+    media_type: str
+    media_id: int
+    device_id: int
+
+
+def signed_download(*, content_id: str, device: str, expires: str, signature: str, now: float):
+    """The media and player a signed download URL names, once its expiry and signature are checked; else why
+    it is refused: "malformed" (a 404), "expired" or "invalid_signature" (403s). The full view and the lean
+    path both check a URL with it."""
+    parsed = parse_public_id(content_id)
+    if parsed is None or not NUMBER.match(device) or not NUMBER.match(expires):
+        return "malformed"
+    if int(expires) < now:
+        return "expired"
+    if not services.download_signature_matches(int(device), parsed[1], int(expires), signature):
+        return "invalid_signature"
+    return SignedDownload(parsed[0], parsed[1], int(device))
 
 
 def file_key(content_id: str) -> str:

@@ -20,14 +20,12 @@ import io
 import ipaddress
 import json
 import math
-import re
 import time
 from datetime import datetime
 from urllib.parse import parse_qsl
 
 from django.http import HttpResponse
 
-from apps.media.models import parse_public_id
 from signage import kv
 from signage.api.ratelimit import WINDOWS, WindowState, rule_for, throttled_payload, tightest, window_keys
 from signage.api.ratelimit import table as rate_limit_table
@@ -405,7 +403,6 @@ def playlist(request):
 
 
 DOWNLOAD_PREFIX, DOWNLOAD_SUFFIX = "/api/device/content/", "/download/"
-NUMBER = re.compile(r"^[0-9]{1,18}\Z")
 
 
 def download(request, content_id: str):
@@ -414,17 +411,20 @@ def download(request, content_id: str):
     answers anything else (ranges, PDF pages, a refusal) and remembers the file for the next players."""
     if request.method != "GET" or "HTTP_RANGE" in request.META:
         return None
-    parsed = parse_public_id(content_id)
     query = dict(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True))
-    device_id, expires, signature = query.get("device", ""), query.get("expires", ""), query.get("signature", "")
-    if parsed is None or "page" in query or "pages" in query or not (NUMBER.match(device_id) and NUMBER.match(expires)):
+    if "page" in query or "pages" in query or kv.client() is None:
         return None
     now = time.time()
-    if int(expires) < now or kv.client() is None:
-        return None
-    if not services.download_signature_matches(int(device_id), parsed[1], int(expires), signature):
-        return None
-    keys = kv.keys(screen_key(device_id), downloads.file_key(content_id), state_key(""))
+    signed = downloads.signed_download(
+        content_id=content_id,
+        device=query.get("device", ""),
+        expires=query.get("expires", ""),
+        signature=query.get("signature", ""),
+        now=now,
+    )
+    if isinstance(signed, str):
+        return None  # the full view refuses it
+    keys = kv.keys(screen_key(signed.device_id), downloads.file_key(content_id), state_key(""))
     text = kv.hot_script(DOWNLOAD, keys=keys[:2], args=keys[2:])
     if text[:1] != b"3":
         return None

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.media.models import Media, MediaType, parse_public_id
+from apps.media.models import Media, MediaType
 from signage.api.parsers import MultiPartParser
 from signage.errors import field_error
 from signage.scopes import unscoped
@@ -303,7 +303,6 @@ class ScreenshotUploadView(DeviceView):
 
 
 RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
-NUMBER = re.compile(r"^[0-9]{1,18}$")
 
 
 class ContentDownloadView(APIView):
@@ -322,18 +321,23 @@ class ContentDownloadView(APIView):
         ],
     )
     def get(self, request, content_id):
-        parsed = parse_public_id(content_id)
         params = request.query_params
-        device_id, expires, signature = params.get("device", ""), params.get("expires", ""), params.get("signature", "")
-        if parsed is None or not NUMBER.match(device_id) or not NUMBER.match(expires):
+        signed = downloads.signed_download(
+            content_id=content_id,
+            device=params.get("device", ""),
+            expires=params.get("expires", ""),
+            signature=params.get("signature", ""),
+            now=timezone.now().timestamp(),
+        )
+        if signed == "malformed":
             raise Http404
-        if int(expires) < timezone.now().timestamp():
+        if signed == "expired":
             return Response({"detail": "This download link has expired.", "code": "expired"}, status=403)
-        if not services.download_signature_matches(int(device_id), parsed[1], int(expires), signature):
+        if signed == "invalid_signature":
             return Response({"detail": "Invalid signature.", "code": "invalid_signature"}, status=403)
         with unscoped("the player and media a signed download link names"):
-            device = Device.objects.select_related("screen").filter(pk=device_id).first()
-            media = Media.objects.filter(type=parsed[0], pk=parsed[1]).first()
+            device = Device.objects.select_related("screen").filter(pk=signed.device_id).first()
+            media = Media.objects.filter(type=signed.media_type, pk=signed.media_id).first()
         if device is None or media is None or not services.device_needs_media(device, media.pk):
             raise Http404
         if "page" in params or "pages" in params:
@@ -362,7 +366,7 @@ def _pdf_page_response(request, media: Media, page: str | None):
                  "height": item["height"], "download_url": f"{base}?{query.urlencode()}"}
             )  # fmt: skip
         return JsonResponse({"content_id": media.public_id, "file_hash": media.checksum, "pages": listing})
-    if not NUMBER.match(page) or not 1 <= int(page) <= len(pages):
+    if not downloads.NUMBER.match(page) or not 1 <= int(page) <= len(pages):
         raise Http404
     item = pages[int(page) - 1]
     response = FileResponse(default_storage.open(item["file"], "rb"), content_type="image/png")
