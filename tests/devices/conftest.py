@@ -94,3 +94,24 @@ def warm(paired, fleet, make_media, campaign):
     client.post("/api/device/heartbeat", {}, format="json")
     client.etag = client.get("/api/device/playlist")["ETag"]
     return client
+
+
+@pytest.fixture
+def replace_media(warm, api, fleet, make_media, django_capture_on_commit_callbacks):
+    """Replace the media of `warm`'s first campaign on its screen, committed (the commit marks the screen, the
+    task rebuilds it): returns the content id of the media replaced and the new media."""
+
+    def replace():
+        ad = api.get(f"{HOST}/ads/").json()["results"][0]
+        old = ad["broadcasts"][0]["media"].rstrip("/").rsplit("/", 1)[1]
+        other = make_media(fleet, name="new")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.patch(
+                ad["url"],
+                {"broadcasts": [{"media": f"{HOST}/medias/{other.public_id}/", "screens": [str(warm.screen.pk)]}]},
+                format="json",
+            )
+        assert response.status_code == 200, response.content
+        return old, other
+
+    return replace

@@ -272,17 +272,8 @@ def test_the_lean_path_counts_the_rate_limit_once_and_refuses_past_it(warm, sett
     assert warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag).status_code == 429
 
 
-def test_a_content_change_is_rebuilt_off_the_request_path(
-    warm, api, fleet, make_media, make_screen, django_capture_on_commit_callbacks, monkeypatch
-):
-    ad = api.get(f"{HOST}/ads/").json()["results"][0]
-    other = make_media(fleet, name="new")
-    with django_capture_on_commit_callbacks(execute=True):  # the commit marks the screen; the task rebuilds it
-        api.patch(
-            ad["url"],
-            {"broadcasts": [{"media": f"{HOST}/medias/{other.public_id}/", "screens": [str(warm.screen.pk)]}]},
-            format="json",
-        )
+def test_a_content_change_is_rebuilt_off_the_request_path(warm, replace_media, monkeypatch):
+    old, _ = replace_media()
     trips = RedisRoundTrips(monkeypatch)
     with CaptureQueriesContext(connection) as captured:
         beat = warm.post("/api/device/heartbeat", {}, format="json").json()
@@ -295,7 +286,6 @@ def test_a_content_change_is_rebuilt_off_the_request_path(
     full_view = warm.get("/api/device/playlist", HTTP_IF_NONE_MATCH=warm.etag, **{DECLINED: True})
     assert changed["ETag"] != warm.etag and changed["ETag"] == full_view["ETag"]
     lean, full = comparable(changed.json()), comparable(full_view.json())
-    old = ad["broadcasts"][0]["media"].rstrip("/").rsplit("/", 1)[1]
     assert (lean.pop("content_to_delete"), full.pop("content_to_delete"), lean) == ([old], [], full)
     assert warm.post("/api/device/heartbeat", {}, format="json").json()["has_update"] is False
 

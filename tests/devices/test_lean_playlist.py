@@ -51,18 +51,8 @@ def test_a_full_fetch_is_the_full_views_body_with_no_sql_and_one_round_trip(warm
         assert warm.get(item["download_url"]).status_code == 200
 
 
-def test_a_new_playlist_costs_two_round_trips_and_no_sql_and_the_flush_writes_it(
-    warm, api, fleet, make_media, django_capture_on_commit_callbacks, monkeypatch
-):
-    ad = api.get(f"{HOST}/ads/").json()["results"][0]
-    old = ad["broadcasts"][0]["media"].rstrip("/").rsplit("/", 1)[1]
-    other = make_media(fleet, name="new")
-    with django_capture_on_commit_callbacks(execute=True):  # the commit marks the screen; the task rebuilds it
-        api.patch(
-            ad["url"],
-            {"broadcasts": [{"media": f"{HOST}/medias/{other.public_id}/", "screens": [str(warm.screen.pk)]}]},
-            format="json",
-        )
+def test_a_new_playlist_costs_two_round_trips_and_no_sql_and_the_flush_writes_it(warm, replace_media, monkeypatch):
+    old, other = replace_media()
     trips = RedisRoundTrips(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         response = warm.get("/api/device/playlist")
@@ -134,19 +124,10 @@ def test_the_fetch_flush_is_one_statement_for_a_batch_and_the_last_fetch_wins(sc
     assert records.fetch_pending(devices[0].pk) is None and devices_flush_fetches() == 0
 
 
-def test_a_fetch_not_yet_flushed_is_what_the_full_path_compares_and_remembers(
-    warm, api, fleet, make_media, django_capture_on_commit_callbacks
-):
+def test_a_fetch_not_yet_flushed_is_what_the_full_path_compares_and_remembers(warm, replace_media):
     from apps.devices import records
 
-    ad = api.get(f"{HOST}/ads/").json()["results"][0]
-    other = make_media(fleet, name="new")
-    with django_capture_on_commit_callbacks(execute=True):
-        api.patch(
-            ad["url"],
-            {"broadcasts": [{"media": f"{HOST}/medias/{other.public_id}/", "screens": [str(warm.screen.pk)]}]},
-            format="json",
-        )
+    replace_media()
     taken = warm.get("/api/device/playlist")  # lean, buffered
     device = Device.objects.get()
     assert device.playlist_etag != taken.json()["etag"]
